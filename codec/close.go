@@ -1,0 +1,58 @@
+package codec
+
+import (
+	"encoding/binary"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// control returns a ping, pong or close frame as its own message; control
+// frames may arrive between the fragments of a data message (RFC 6455 §5.4).
+func control(op ws.OpCode, payload []byte, m *Message) error {
+	if op == ws.OpClose {
+		code, reason, err := parseClose(payload)
+		if err != nil {
+			return err
+		}
+		m.CloseCode, m.CloseReason = code, reason
+	}
+	m.OpCode, m.Payload = op, payload
+	return nil
+}
+
+// parseClose reads the body of a close frame (RFC 6455 §5.5.1): nothing, or a
+// 2-byte code followed by a UTF-8 reason.
+func parseClose(p []byte) (ws.StatusCode, string, error) {
+	switch {
+	case len(p) == 0:
+		return ws.StatusNoStatusRcvd, "", nil
+	case len(p) == 1:
+		return 0, "", ErrCloseTooShort
+	}
+	code := ws.StatusCode(binary.BigEndian.Uint16(p))
+	if !ValidCloseCode(code) {
+		return 0, "", ErrCloseCode
+	}
+	if !utf8.Valid(p[2:]) {
+		return 0, "", ErrCloseReasonUTF8
+	}
+	return code, string(p[2:]), nil
+}
+
+// ValidCloseCode reports whether code may appear in a received close frame
+// (RFC 6455 §7.4.1, §7.4.2): 1000-1003, 1007-1011 and 3000-4999. It follows
+// the Autobahn test suite (cases 7.7.x and 7.9.x) in refusing 1012-1014,
+// which IANA registered after RFC 6455, as well as the codes an endpoint must
+// never send (1004-1006, 1015). Safe from any goroutine.
+func ValidCloseCode(code ws.StatusCode) bool {
+	switch {
+	case code.IsApplicationSpec(), code.IsPrivateSpec():
+		return true
+	case code >= ws.StatusNormalClosure && code <= ws.StatusUnsupportedData:
+		return true
+	case code >= ws.StatusInvalidFramePayloadData && code <= ws.StatusInternalServerError:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,71 @@
+package codec
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/gobwas/ws"
+)
+
+// TestDecoderIdle: a Decoder lives in every connection, so it stays small
+// and holds no buffer once a message is handed out and the loop asks for
+// more, or after Reset.
+func TestDecoderIdle(t *testing.T) {
+	t.Parallel()
+	if size := unsafe.Sizeof(Decoder{}); size > 48 {
+		t.Errorf(
+			"Decoder is %d bytes; want at most 48",
+			size,
+		)
+	}
+	h := ws.Header{OpCode: ws.OpBinary, Masked: true}
+	wire := AppendFrame(nil, h, []byte("frag"))
+	h.OpCode, h.Fin = ws.OpContinuation, true
+	wire = AppendFrame(wire, h, []byte("ment"))
+
+	var d Decoder
+	m, n, err := d.Decode(wire)
+	if err != nil || string(m.Payload) != "fragment" || d.done == nil {
+		t.Fatalf(
+			"Decode = %q, %d, %v",
+			m.Payload, n, err,
+		)
+	}
+	d.Decode(wire[n:])
+	if d.frag != nil || d.done != nil {
+		t.Fatal("buffers held after the need-more call")
+	}
+	d.Decode(AppendFrame(nil, ws.Header{OpCode: ws.OpText, Masked: true}, []byte("half")))
+	if d.frag == nil {
+		t.Fatal("no buffer for the message in progress")
+	}
+	d.Reset()
+	if d != (Decoder{}) {
+		t.Fatalf(
+			"after Reset: %+v",
+			d,
+		)
+	}
+}
+
+// TestRsvHook: an extension that claims RSV1 lets it through; the other
+// bits still fail.
+func TestRsvHook(t *testing.T) {
+	t.Parallel()
+	d := Decoder{rsvAllowed: ws.Rsv(true, false, false)}
+	h := ws.Header{Fin: true, Rsv: ws.Rsv(true, false, false), OpCode: ws.OpBinary, Masked: true}
+	m, _, err := d.Decode(AppendFrame(nil, h, []byte("x")))
+	if err != nil || string(m.Payload) != "x" {
+		t.Fatalf(
+			"RSV1 allowed: %q, %v",
+			m.Payload, err,
+		)
+	}
+	h.Rsv = ws.Rsv(true, true, false)
+	if _, _, err := d.Decode(AppendFrame(nil, h, []byte("x"))); err != ErrRsvSet {
+		t.Fatalf(
+			"RSV2: %v; want ErrRsvSet",
+			err,
+		)
+	}
+}

@@ -1,0 +1,177 @@
+package codec
+
+import (
+	"bytes"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+)
+
+// DefaultMaxHeaderBytes caps the request head (request line and headers).
+const DefaultMaxHeaderBytes = 8 << 10
+
+// Request is a parsed HTTP/1.1 request head (RFC 7230 §3).
+type Request struct {
+	Method   string
+	Target   string // raw request-target, e.g. "/ws?room=a"
+	Path     string // unescaped path of Target
+	RawQuery string // query of Target, without '?'
+	Proto    string // "HTTP/1.1"
+	Host     string
+	Header   http.Header // canonical keys, all values
+}
+
+var headEnd = []byte("\r\n\r\n")
+
+// ParseRequest parses one request head from the start of b.
+// It returns n == 0 and err == nil when b holds no complete head yet.
+// max <= 0 means DefaultMaxHeaderBytes.
+//
+// n counts the head up to and including the blank line that ends it; the
+// bytes after it are not consumed (they may be frames that arrived in the
+// same read). Refusals are *HTTPError: 431 for a head over max bytes, 505 for
+// an HTTP version other than 1.x, 400 for anything malformed. Only origin-form
+// targets ("/path?query") are accepted, lines must end in CRLF, and HTTP/1.1
+// requires exactly one Host header. Safe from any goroutine.
+func ParseRequest(b []byte, max int) (req *Request, n int, err error) {
+	if max <= 0 {
+		max = DefaultMaxHeaderBytes
+	}
+	i := bytes.Index(b[:min(len(b), max)], headEnd)
+	if i < 0 {
+		if len(b) >= max {
+			return nil, 0, httpErr(http.StatusRequestHeaderFieldsTooLarge, "request head too large")
+		}
+		return nil, 0, nil
+	}
+	req, err = parseHead(string(b[:i]))
+	if err != nil {
+		return nil, 0, err
+	}
+	return req, i + len(headEnd), nil
+}
+
+// parseHead parses the request line and header lines, without the final
+// CRLF CRLF.
+func parseHead(head string) (*Request, error) {
+	line, rest, _ := strings.Cut(head, "\r\n")
+	req, err := parseRequestLine(line)
+	if err != nil {
+		return nil, err
+	}
+	req.Header, err = parseHeaderLines(rest)
+	if err != nil {
+		return nil, err
+	}
+	req.Host, err = host(req)
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// parseRequestLine parses "METHOD SP request-target SP HTTP-version".
+func parseRequestLine(line string) (*Request, error) {
+	if hasCTL(line) || strings.Count(line, " ") != 2 {
+		return nil, badRequest("malformed request line")
+	}
+	method, rest, _ := strings.Cut(line, " ")
+	target, proto, _ := strings.Cut(rest, " ")
+	if !isToken(method) {
+		return nil, badRequest("malformed method")
+	}
+	err := checkProto(proto)
+	if err != nil {
+		return nil, err
+	}
+	req := &Request{Method: method, Target: target, Proto: proto}
+	err = splitTarget(req)
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// checkProto accepts HTTP/1.x; CheckUpgrade then requires 1.1 or later.
+func checkProto(proto string) error {
+	if !strings.HasPrefix(proto, "HTTP/") {
+		return badRequest("malformed HTTP version")
+	}
+	if _, ok := protoMinor(proto); !ok {
+		return httpErr(http.StatusHTTPVersionNotSupported, "unsupported HTTP version "+proto)
+	}
+	return nil
+}
+
+// protoMinor returns x of "HTTP/1.x".
+func protoMinor(proto string) (int, bool) {
+	if len(proto) != len("HTTP/1.1") || !strings.HasPrefix(proto, "HTTP/1.") {
+		return 0, false
+	}
+	c := proto[len(proto)-1]
+	return int(c - '0'), '0' <= c && c <= '9'
+}
+
+// splitTarget fills Path and RawQuery from an origin-form Target.
+func splitTarget(req *Request) error {
+	if !strings.HasPrefix(req.Target, "/") || strings.ContainsRune(req.Target, '\t') {
+		return badRequest("request target must be an absolute path")
+	}
+	path, query, _ := strings.Cut(req.Target, "?")
+	p, err := url.PathUnescape(path)
+	if err != nil {
+		return badRequest("malformed request path")
+	}
+	req.Path, req.RawQuery = p, query
+	return nil
+}
+
+// parseHeaderLines parses "Name: value" lines separated by CRLF.
+func parseHeaderLines(lines string) (http.Header, error) {
+	h := http.Header{}
+	for lines != "" {
+		var line string
+		line, lines, _ = strings.Cut(lines, "\r\n")
+		name, value, err := parseHeaderLine(line)
+		if err != nil {
+			return nil, err
+		}
+		key := textproto.CanonicalMIMEHeaderKey(name)
+		h[key] = append(h[key], value)
+	}
+	return h, nil
+}
+
+func parseHeaderLine(line string) (name, value string, err error) {
+	if line != "" && (line[0] == ' ' || line[0] == '\t') {
+		return "", "", badRequest("obsolete header line folding")
+	}
+	name, value, ok := strings.Cut(line, ":")
+	if !ok || !isToken(name) {
+		return "", "", badRequest("malformed header line")
+	}
+	value = strings.Trim(value, " \t")
+	if hasCTL(value) {
+		return "", "", badRequest("control character in header " + name)
+	}
+	return name, value, nil
+}
+
+// host returns the Host header, required exactly once in HTTP/1.1 and at
+// most once before (RFC 7230 §5.4).
+func host(req *Request) (string, error) {
+	hosts := req.Header["Host"]
+	minor, _ := protoMinor(req.Proto)
+	if len(hosts) > 1 || len(hosts) == 0 && minor >= 1 {
+		return "", badRequest("missing or repeated Host header")
+	}
+	if len(hosts) == 0 {
+		return "", nil
+	}
+	return hosts[0], nil
+}
+
+func badRequest(reason string) *HTTPError {
+	return httpErr(http.StatusBadRequest, reason)
+}
