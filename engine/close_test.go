@@ -1,0 +1,381 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+	"github.com/gorilla/websocket"
+
+	"github.com/wshub/wshub/engine"
+)
+
+// TestClientClose: the client starts the closing handshake; the server
+// answers with the same code (an empty close for an empty one), closes TCP
+// and reports the client's code to OnDisconnect as remote.
+func TestClientClose(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		body       []byte
+		wantReply  ws.StatusCode // 0: empty close payload
+		wantCode   ws.StatusCode
+		wantReason string
+	}{
+		{name: "1000 with reason", body: closeBody(1000, "done"), wantReply: 1000, wantCode: 1000, wantReason: "done"},
+		{name: "1000 without reason", body: closeBody(1000, ""), wantReply: 1000, wantCode: 1000},
+		{name: "no status (empty payload)", body: nil, wantReply: 0, wantCode: ws.StatusNoStatusRcvd},
+		{name: "4000 application code", body: closeBody(4000, "über"), wantReply: 4000, wantCode: 4000, wantReason: "über"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			_, addr := serve(t, rec.handler())
+			c := dialUpgraded(t, addr)
+			rec.conns.next(t)
+			c.send(closeFrame(tt.body))
+			c.expectClose(tt.wantReply)
+			c.expectEOF()
+			ce := rec.gone.next(t)
+			if ce.Code != tt.wantCode || ce.Reason != tt.wantReason || !ce.Remote {
+				t.Errorf("OnDisconnect %+v, want code %d reason %q remote", ce, tt.wantCode, tt.wantReason)
+			}
+		})
+	}
+}
+
+// TestGorillaClientClose closes from gorilla/websocket: it gets its 1000
+// echoed.
+func TestGorillaClientClose(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	_, addr := serve(t, rec.handler())
+	c := dialGorilla(t, addr, wsPath)
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
+	if err := c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(waitTimeout)); err != nil {
+		t.Fatalf("write close: %v", err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(waitTimeout))
+	_, _, err := c.ReadMessage()
+	if code := closeCodeOf(err); code != websocket.CloseNormalClosure {
+		t.Fatalf("read after close: %v, want close 1000", err)
+	}
+	if ce := rec.gone.next(t); ce.Code != 1000 || ce.Reason != "bye" || !ce.Remote {
+		t.Errorf("OnDisconnect %+v, want 1000 \"bye\" remote", ce)
+	}
+}
+
+// TestServerClose: Conn.Close sends a close frame with its code and reason
+// and closes TCP once the client answers; OnDisconnect gets the server's
+// code, not remote.
+func TestServerClose(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", 100) // 200 bytes: cut to at most 123
+	tests := []struct {
+		name       string
+		code       ws.StatusCode
+		reason     string
+		wantReason string
+	}{
+		{name: "4000 bye", code: 4000, reason: "bye", wantReason: "bye"},
+		{name: "1000 empty reason", code: 1000, reason: "", wantReason: ""},
+		{name: "1001 going away", code: 1001, reason: "later", wantReason: "later"},
+		{name: "reason over 123 bytes cut at a rune boundary", code: 4999, reason: long, wantReason: long[:122]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			_, addr := serve(t, rec.handler())
+			c := dialUpgraded(t, addr)
+			conn := rec.conns.next(t)
+			if err := conn.Close(tt.code, tt.reason); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			reason := c.expectClose(tt.code)
+			if reason != tt.wantReason || !utf8.ValidString(reason) {
+				t.Errorf("close reason %q, want %q", reason, tt.wantReason)
+			}
+			c.send(closeFrame(closeBody(tt.code, "")))
+			c.expectEOF()
+			ce := rec.gone.next(t)
+			// The reason may be reported as given or as sent.
+			if ce.Code != tt.code || ce.Remote || ce.Reason != tt.reason && ce.Reason != tt.wantReason {
+				t.Errorf("OnDisconnect %+v, want code %d reason %q by the server", ce, tt.code, tt.wantReason)
+			}
+		})
+	}
+}
+
+// TestServerCloseOrder: the close frame goes out after what was sent before
+// Close and before (in fact instead of) what is sent after Close returned
+// (Conn.Send: "a message queued while the connection is closing is
+// dropped").
+func TestServerCloseOrder(t *testing.T) {
+	t.Parallel()
+	sendCloseSend := func(c *engine.Conn) error {
+		err := errors.Join(c.SendText("before"), c.Close(4000, "bye"))
+		_ = c.SendText("after") // may fail or be dropped; must never be sent
+		return err
+	}
+	tests := []struct {
+		name string
+		// onLoop calls Send, Close, Send in OnMessage, on the event loop;
+		// otherwise the test goroutine calls them.
+		onLoop bool
+	}{
+		{name: "on the event loop", onLoop: true},
+		{name: "from another goroutine", onLoop: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			h := rec.handler()
+			loopErr := make(chan error, 1)
+			h.OnMessage = func(c *engine.Conn, _ ws.OpCode, _ []byte) { loopErr <- sendCloseSend(c) }
+			_, addr := serve(t, h)
+			c := dialUpgraded(t, addr)
+			conn := rec.conns.next(t)
+			if tt.onLoop {
+				c.send(text("close me"))
+			} else if err := sendCloseSend(conn); err != nil {
+				t.Fatalf("send, close, send: %v", err)
+			}
+			c.expectFrame(ws.OpText, []byte("before"))
+			c.expectClose(4000)
+			c.send(closeFrame(closeBody(4000, "")))
+			c.expectEOF()
+			if !tt.onLoop {
+				return
+			}
+			select {
+			case err := <-loopErr:
+				if err != nil {
+					t.Errorf("send, close, send on the loop: %v", err)
+				}
+			case <-time.After(waitTimeout):
+				t.Fatalf("OnMessage did not run")
+			}
+		})
+	}
+}
+
+// TestServerCloseTimeout: a client that never answers the server's close
+// frame loses TCP once WithCloseTimeout has passed, not before.
+func TestServerCloseTimeout(t *testing.T) {
+	t.Parallel()
+	const closeTimeout = 300 * time.Millisecond
+	rec := newRecorder()
+	_, addr := serve(t, rec.handler(), engine.WithCloseTimeout(closeTimeout))
+	c := dialUpgraded(t, addr)
+	conn := rec.conns.next(t)
+	start := time.Now()
+	if err := conn.Close(4000, "bye"); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	c.expectClose(4000)
+	c.expectEOF()
+	if took := time.Since(start); took < closeTimeout || took > closeTimeout+3*time.Second {
+		t.Errorf("TCP closed %v after Close, want after the close timeout of %v", took, closeTimeout)
+	}
+	if ce := rec.gone.next(t); ce.Code != ws.StatusAbnormalClosure {
+		t.Errorf("OnDisconnect %+v, want 1006: the closing handshake never completed", ce)
+	}
+}
+
+// TestClientDropsTCP: a client that closes TCP without a close frame is
+// reported as 1006, remote, also in the middle of a fragmented message.
+func TestClientDropsTCP(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		frames []frame // sent before dropping
+		raw    []byte  // written after the frames
+	}{
+		{name: "idle"},
+		{name: "after a message", frames: []frame{text("hi")}},
+		{name: "inside a fragmented message", frames: fragments(ws.OpText, "unfinished", "x")[:1]},
+		{name: "inside a partial frame header", raw: text("abc").bytes()[:3]},
+		{name: "inside a partial payload", raw: text("abcdef").bytes()[:8]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			_, addr := serve(t, rec.handler())
+			c := dialUpgraded(t, addr)
+			rec.conns.next(t)
+			if len(tt.frames) > 0 {
+				c.send(tt.frames...)
+			}
+			if len(tt.raw) > 0 {
+				c.write(tt.raw)
+			}
+			_ = c.Close()
+			if ce := rec.gone.next(t); ce.Code != ws.StatusAbnormalClosure || !ce.Remote {
+				t.Errorf("OnDisconnect %+v, want 1006 remote", ce)
+			}
+		})
+	}
+}
+
+// TestStop: Stop sends 1001 to every client and returns as soon as they
+// have answered, or after WithCloseTimeout for clients that do not.
+func TestStop(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		answer  int // gorilla clients, which answer the close
+		silent  int // raw clients, which never answer
+		opts    []engine.Option
+		maxTook time.Duration // Stop must return within this
+	}{
+		// The default close timeout is 5 s: returning before it shows
+		// that Stop did not wait for it.
+		{name: "all clients answer", answer: 20, maxTook: 4 * time.Second},
+		// Stop waits for the 300 ms close timeout, not the default 5 s.
+		{
+			name: "some clients never answer", answer: 5, silent: 3,
+			opts:    []engine.Option{engine.WithCloseTimeout(300 * time.Millisecond)},
+			maxTook: 4 * time.Second,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := newRecorder()
+			srv, addr := serve(t, rec.handler(), tt.opts...)
+			codes := make(chan int, tt.answer)
+			var readers sync.WaitGroup
+			for range tt.answer {
+				g := dialGorilla(t, addr, wsPath)
+				readers.Add(1)
+				go func() {
+					defer readers.Done()
+					_ = g.SetReadDeadline(time.Now().Add(2 * waitTimeout))
+					for {
+						if _, _, err := g.ReadMessage(); err != nil {
+							codes <- closeCodeOf(err)
+							return
+						}
+					}
+				}()
+			}
+			raws := make([]*rawConn, tt.silent)
+			for i := range raws {
+				raws[i] = dialUpgraded(t, addr)
+			}
+			waitFor(t, "all clients connected", func() bool { return srv.Len() == tt.answer+tt.silent })
+
+			ctx, cancel := context.WithTimeout(context.Background(), 2*waitTimeout)
+			defer cancel()
+			start := time.Now()
+			if err := srv.Stop(ctx); err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+			if took := time.Since(start); took > tt.maxTook {
+				t.Errorf("Stop took %v, want at most %v", took, tt.maxTook)
+			}
+			readers.Wait()
+			close(codes)
+			for code := range codes {
+				if code != websocket.CloseGoingAway {
+					t.Errorf("gorilla client got close %d, want 1001", code)
+				}
+			}
+			for _, c := range raws {
+				c.expectClose(ws.StatusGoingAway)
+				c.expectEOF()
+			}
+			for range tt.answer + tt.silent {
+				rec.gone.next(t)
+			}
+			if n := srv.Len(); n != 0 {
+				t.Errorf("Len after Stop = %d, want 0", n)
+			}
+			if err := srv.Stop(ctx); !errors.Is(err, engine.ErrNotRunning) {
+				t.Errorf("second Stop: %v, want ErrNotRunning", err)
+			}
+			if nc, err := net.DialTimeout("tcp", addr, waitTimeout); err == nil {
+				_ = nc.Close()
+				t.Errorf("dial after Stop succeeded")
+			}
+		})
+	}
+}
+
+// TestStopRefusesNewHandshakes: while Stop waits for a client that does not
+// answer its 1001, a new opening handshake is refused with 503.
+func TestStopRefusesNewHandshakes(t *testing.T) {
+	t.Parallel()
+	srv, addr := serve(t, echo(), engine.WithCloseTimeout(time.Second))
+	silent := dialUpgraded(t, addr)
+	waitFor(t, "the client to be connected", func() bool { return srv.Len() == 1 })
+
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*waitTimeout)
+		defer cancel()
+		stopped <- srv.Stop(ctx)
+	}()
+	silent.expectClose(ws.StatusGoingAway) // Stop has begun
+
+	late := dialRaw(t, addr)
+	late.write([]byte(upgradeRequest(addr, wsPath)))
+	resp := late.response()
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("handshake during Stop: %s, want 503", resp.Status)
+	}
+
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	case <-time.After(2 * waitTimeout):
+		t.Fatalf("Stop did not return")
+	}
+	silent.expectEOF()
+}
+
+// TestCloseBadCode: Close refuses codes that may not be sent and leaves the
+// connection open.
+func TestCloseBadCode(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	_, addr := serve(t, rec.handler())
+	c := dialUpgraded(t, addr)
+	conn := rec.conns.next(t)
+	tests := []struct {
+		name string
+		code ws.StatusCode
+	}{
+		{name: "0", code: 0},
+		{name: "999 below the range", code: 999},
+		{name: "1004 reserved", code: 1004},
+		{name: "1005 no status", code: 1005},
+		{name: "1006 abnormal closure", code: 1006},
+		{name: "1015 TLS handshake", code: 1015},
+		{name: "2999 unassigned", code: 2999},
+		{name: "5000 above the range", code: 5000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := conn.Close(tt.code, "x"); !errors.Is(err, engine.ErrBadCloseCode) {
+				t.Errorf("Close(%d) = %v, want ErrBadCloseCode", tt.code, err)
+			}
+		})
+	}
+	c.send(text("still open"))
+	c.expectFrame(ws.OpText, []byte("still open"))
+}

@@ -1,0 +1,188 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/wshub/wshub/codec"
+)
+
+// handshake reads the request head from b. It returns (0, None) while the
+// head is incomplete; otherwise the bytes of the head and what to do.
+// After a successful upgrade c.state is stateOpen and the bytes after the
+// head are frames.
+func (s *Server) handshake(c *Conn, b []byte) (int, gnet.Action) {
+	req, n, err := codec.ParseRequest(b, s.opts.MaxHeaderBytes)
+	if err != nil {
+		var he *codec.HTTPError
+		if !errors.As(err, &he) {
+			he = &codec.HTTPError{Status: http.StatusBadRequest, Reason: err.Error()}
+		}
+		return len(b), s.refuse(c, nil, he)
+	}
+	if n == 0 {
+		return 0, gnet.None
+	}
+	if h := s.ws[req.Path]; h != nil {
+		return n, s.upgrade(c, req, h)
+	}
+	if h := s.http[req.Path]; h != nil {
+		return len(b), s.serveHTTP(c, req, h)
+	}
+	return len(b), s.refuse(c, req, &codec.HTTPError{Status: http.StatusNotFound, Reason: "no route for " + req.Path})
+}
+
+// upgrade completes the opening handshake on a WebSocket route.
+func (s *Server) upgrade(c *Conn, req *codec.Request, h *Handler) gnet.Action {
+	if s.state.Load() != stateRunning {
+		return s.refuse(c, req, &codec.HTTPError{Status: http.StatusServiceUnavailable, Reason: "server is shutting down"})
+	}
+	key, err := codec.CheckUpgrade(req)
+	if err != nil {
+		var he *codec.HTTPError
+		if !errors.As(err, &he) {
+			he = &codec.HTTPError{Status: http.StatusBadRequest, Reason: err.Error()}
+		}
+		return s.refuse(c, req, he)
+	}
+	if origin := req.Header.Get("Origin"); !s.originAllowed(origin, req.Host) {
+		return s.refuse(c, req, &codec.HTTPError{Status: http.StatusForbidden, Reason: "origin " + origin + " not allowed"})
+	}
+	s.untime(c)
+	c.req, c.handler, c.state = req, h, stateOpen
+	s.hub.Attach(c, c.gc)
+	s.log.Info("connect", "id", c.ID(), "remote", c.remote, "path", req.Path, "query", req.RawQuery)
+	if h.OnConnect != nil {
+		// Before the 101 leaves: whatever OnConnect queues (a room join, a
+		// welcome) is in place before the client can know it is connected.
+		h.OnConnect(c)
+	}
+	if _, err := c.gc.Write(codec.AppendUpgradeResponse(nil, key, nil)); err != nil {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// refuse answers the handshake with an HTTP error and closes.
+func (s *Server) refuse(c *Conn, req *codec.Request, he *codec.HTTPError) gnet.Action {
+	target := ""
+	if req != nil {
+		target = req.Target
+	}
+	s.log.Info("refused", "remote", c.remote, "status", he.Status, "target", target, "reason", he.Reason)
+	return s.respond(c, codec.AppendErrorResponse(nil, he))
+}
+
+// respond writes a final HTTP response, shuts the write side and lingers
+// until the client closes, so that the response is not lost to a reset.
+func (s *Server) respond(c *Conn, resp []byte) gnet.Action {
+	gc := c.gc
+	s.untime(c)
+	c.state = stateClosed
+	if _, err := gc.Write(resp); err != nil {
+		return gnet.Close
+	}
+	if gc.OutboundBuffered() != 0 || unix.Shutdown(gc.Fd(), unix.SHUT_WR) != nil {
+		return gnet.Close // gnet flushes what it can, then closes
+	}
+	c.state = stateLinger
+	s.timeout(c, lingerTimeout)
+	return gnet.None
+}
+
+// originAllowed implements the origin check: no Origin header and
+// same-origin requests pass, then the allow-list.
+func (s *Server) originAllowed(origin, host string) bool {
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err == nil && u.Host != "" && strings.EqualFold(u.Host, host) {
+		return true
+	}
+	for _, o := range s.opts.Origins {
+		switch {
+		case o == "*":
+			return true
+		case strings.EqualFold(o, origin):
+			return true
+		case err == nil && u.Host != "" && strings.EqualFold(o, u.Host):
+			return true
+		}
+	}
+	return false
+}
+
+// serveHTTP runs a plain HTTP route's handler and sends its response.
+func (s *Server) serveHTTP(c *Conn, req *codec.Request, h http.Handler) gnet.Action {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return s.refuse(c, req, &codec.HTTPError{Status: http.StatusMethodNotAllowed, Reason: "method not allowed",
+			Header: [][2]string{{"Allow", "GET, HEAD"}}})
+	}
+	hr := &http.Request{
+		Method:     req.Method,
+		URL:        &url.URL{Path: req.Path, RawQuery: req.RawQuery},
+		Proto:      req.Proto,
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     req.Header,
+		Host:       req.Host,
+		RemoteAddr: c.remote.String(),
+		RequestURI: req.Target,
+		Body:       http.NoBody,
+	}
+	w := &responseWriter{header: make(http.Header)}
+	h.ServeHTTP(w, hr)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	body := w.body.Bytes()
+	if req.Method == http.MethodHead {
+		body = nil
+	}
+	s.log.Info("http", "remote", c.remote, "method", req.Method, "target", req.Target, "status", w.status)
+	return s.respond(c, codec.AppendResponse(nil, w.status, flatten(w.header), body))
+}
+
+// responseWriter collects an http.Handler's response.
+type responseWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *responseWriter) Header() http.Header { return w.header }
+
+func (w *responseWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(p)
+}
+
+// flatten turns a header map into lines, dropping the ones the codec sets.
+func flatten(h http.Header) [][2]string {
+	var out [][2]string
+	for k, vs := range h {
+		if k == "Content-Length" || k == "Connection" {
+			continue
+		}
+		for _, v := range vs {
+			out = append(out, [2]string{k, v})
+		}
+	}
+	if h.Get("Content-Type") == "" {
+		out = append(out, [2]string{"Content-Type", "text/plain; charset=utf-8"})
+	}
+	return out
+}
