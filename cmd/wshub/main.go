@@ -1,0 +1,117 @@
+// Command wshub runs the wshub WebSocket server with its chat demo.
+//
+//	go run ./cmd/wshub                 # http://127.0.0.1:8080/
+//	go run ./cmd/wshub -addr 127.0.0.1:9000 -log-level verbose
+//
+// Routes: "/" the chat page, "/stats" memory and connection counts as JSON,
+// "/ws?room=NAME" room chat (every message a
+// client sends goes to every member of its room, itself included, unchanged;
+// add "&name=NICK" to also get JSON presence events), "/echo" echo. SIGINT or
+// SIGTERM closes every client with 1001 and exits 0; a second signal kills.
+// Exit status: 0 after a clean stop or -h, 2 for a flag mistake, 1 otherwise.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wshub/wshub/engine"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills a shutdown that hangs
+	}()
+	err := run(ctx, os.Args[1:], os.Stderr, nil)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2) // the flag package has printed the error and the usage
+	default:
+		fmt.Fprintln(os.Stderr, "wshub:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage wraps command-line mistakes that were already reported.
+var errUsage = errors.New("wshub: usage")
+
+// config is what the flags say.
+type config struct {
+	addr       string
+	level      string
+	origins    string
+	maxMessage int64
+	loops      int
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("wshub", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address HOST:PORT")
+	fs.StringVar(&c.level, "log-level", "subtle", "log level: verbose, subtle or nothing")
+	fs.StringVar(&c.origins, "origins", "", "comma-separated extra allowed origins (* for any); same-origin is always allowed")
+	fs.Int64Var(&c.maxMessage, "max-message", 1<<20, "largest message in bytes")
+	fs.IntVar(&c.loops, "loops", runtime.NumCPU(), "number of event loops")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return c, nil
+}
+
+// run serves until ctx ends, then stops gracefully. ready, if not nil,
+// receives the listening address.
+func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	level, err := engine.ParseLevel(cfg.level)
+	if err != nil {
+		return err
+	}
+	var origins []string
+	for _, o := range strings.Split(cfg.origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	srv := newServer(
+		engine.WithLogger(engine.NewLogger(stderr, level)),
+		engine.WithOrigins(origins...),
+		engine.WithMaxMessage(cfg.maxMessage),
+		engine.WithLoops(cfg.loops),
+	)
+	if err := srv.Start(cfg.addr); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wshub: chat demo at http://%s/\n", srv.Addr())
+	if ready != nil {
+		ready <- srv.Addr().String()
+	}
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Stop(stopCtx)
+}

@@ -1,0 +1,559 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+)
+
+// binDir holds the wshub binary that the CLI tests build (once, on first use).
+var binDir string
+
+// TestMain fails the package if a goroutine outlives the tests (servers run
+// in-process are stopped by their test's cleanup), and removes the binary.
+// Ignored: gnet's package-level ants pool, which is never released.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wshub-cli-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreCurrent(),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
+		goleak.Cleanup(func(int) { _ = os.RemoveAll(dir) }),
+	)
+}
+
+var build struct {
+	once sync.Once
+	path string
+	out  []byte
+	err  error
+}
+
+// wshubBinary builds the command once per test run, with the race detector
+// when the tests have it, and returns its path.
+func wshubBinary(t *testing.T) string {
+	t.Helper()
+	build.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		build.path = filepath.Join(binDir, "wshub")
+		args := []string{"build", "-buildvcs=false", "-o", build.path}
+		if raceEnabled() {
+			args = append(args, "-race")
+		}
+		build.out, build.err = exec.CommandContext(ctx, "go", append(args, ".")...).CombinedOutput()
+	})
+	if build.err != nil {
+		t.Fatalf("go build: %v\n%s", build.err, build.out)
+	}
+	return build.path
+}
+
+// childEnv is the environment of a wshub child: a race-enabled binary
+// must not idle for a second at exit.
+func childEnv() []string {
+	return append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+}
+
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// process is a running wshub binary.
+type process struct {
+	cmd    *exec.Cmd
+	addr   string        // from the "chat demo at" line
+	stderr *syncBuffer   // everything it wrote to stderr
+	done   chan struct{} // closed once it exited; then err is its exit error
+	err    error
+}
+
+var listenLine = regexp.MustCompile(`^wshub: chat demo at http://(\S+)/$`)
+
+// startWshub runs the binary with args and waits until it says where it
+// listens. Cleanup kills it if the test did not stop it.
+func startWshub(t *testing.T, args ...string) *process {
+	t.Helper()
+	p := &process{
+		cmd:    exec.Command(wshubBinary(t), args...),
+		stderr: &syncBuffer{},
+		done:   make(chan struct{}),
+	}
+	p.cmd.Env = childEnv()
+	pipe, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan string, 1)
+	go p.readStderr(pipe, addrc)
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	select {
+	case p.addr = <-addrc:
+		return p
+	case <-p.done:
+		t.Fatalf("wshub exited before listening: %v\n%s", p.err, p.stderr)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("wshub did not say where it listens within 10 s:\n%s", p.stderr)
+	}
+	return nil
+}
+
+// readStderr copies the child's stderr into p.stderr, reports the listen
+// address, then reaps the child.
+func (p *process) readStderr(r io.Reader, addrc chan<- string) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		_, _ = fmt.Fprintln(p.stderr, line)
+		if m := listenLine.FindStringSubmatch(line); m != nil {
+			addrc <- m[1]
+		}
+	}
+	_, _ = io.Copy(p.stderr, r) // a line too long for the scanner
+	p.err = p.cmd.Wait()
+	close(p.done)
+}
+
+// waitExit waits at most d for the process to exit.
+func (p *process) waitExit(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		t.Fatalf("wshub still running %v after the signal:\n%s", d, p.stderr)
+	}
+}
+
+// dial opens a WebSocket to addr+path; cleanup closes it.
+func dial(t *testing.T, addr, path string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	c, resp, err := d.Dial("ws://"+addr+path, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", path, err)
+	}
+	_ = resp.Body.Close()
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// message is one WebSocket message as a client sees it.
+type message struct {
+	op   int
+	data string
+}
+
+func (m message) String() string { return fmt.Sprintf("op %d %q", m.op, m.data) }
+
+func write(t *testing.T, c *websocket.Conn, m message) {
+	t.Helper()
+	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := c.WriteMessage(m.op, []byte(m.data)); err != nil {
+		t.Fatalf("write %v: %v", m, err)
+	}
+}
+
+func read(t *testing.T, c *websocket.Conn) message {
+	t.Helper()
+	return readAs(t, "client", c)
+}
+
+// readAs is read with who in the error.
+func readAs(t *testing.T, who string, c *websocket.Conn) message {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	op, p, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("%s: read: %v", who, err)
+	}
+	return message{op, string(p)}
+}
+
+// expectClose reads until the server's close frame and checks its code.
+func expectClose(t *testing.T, c *websocket.Conn, code int) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("want close %d, got %v", code, err)
+		}
+		if ce.Code != code {
+			t.Fatalf("want close %d, got %d %q", code, ce.Code, ce.Text)
+		}
+		return
+	}
+}
+
+// checkPage fetches "/" and compares it with the embedded page.
+func checkPage(t *testing.T, addr string) {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /: status %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Fatalf("GET /: Content-Type %q, want text/html", ct)
+	}
+	if !bytes.Equal(body, indexHTML) || !bytes.Contains(body, []byte(`id="msg"`)) {
+		t.Fatalf("GET /: body is not the chat page (%d bytes)", len(body))
+	}
+}
+
+// TestSignal runs the binary, uses every route, then stops it with a
+// signal: every client gets close 1001 and the process exits 0.
+func TestSignal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		sig  os.Signal
+	}{
+		{name: "SIGTERM", sig: syscall.SIGTERM},
+		{name: "SIGINT", sig: syscall.SIGINT},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := startWshub(t, "-addr", "127.0.0.1:0", "-log-level", "subtle")
+			checkPage(t, p.addr)
+
+			// The engine answers the handshake before OnConnect has put
+			// the client in its room, so a client may be told it is
+			// connected before it is a member. b proves it is in by
+			// hearing itself (its own join precedes its own message on its
+			// loop); a's join precedes a's messages the same way.
+			b := dial(t, p.addr, "/ws?room=x")
+			hello := message{op: websocket.TextMessage, data: "b is here"}
+			write(t, b, hello)
+			if got := readAs(t, "b", b); got != hello {
+				t.Fatalf("b got %v, want %v", got, hello)
+			}
+			a := dial(t, p.addr, "/ws?room=x")
+			sent := []message{
+				{op: websocket.TextMessage, data: "hello, room"},
+				{op: websocket.BinaryMessage, data: "\x00\x01\xfe\xff"},
+			}
+			for _, m := range sent {
+				write(t, a, m)
+			}
+			for who, c := range map[string]*websocket.Conn{"sender": a, "other": b} {
+				for _, want := range sent {
+					if got := readAs(t, who, c); got != want {
+						t.Fatalf("%s got %v, want %v", who, got, want)
+					}
+				}
+			}
+
+			e := dial(t, p.addr, "/echo")
+			for _, m := range sent {
+				write(t, e, m)
+				if got := read(t, e); got != m {
+					t.Fatalf("echo got %v, want %v", got, m)
+				}
+			}
+
+			if err := p.cmd.Process.Signal(tt.sig); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []*websocket.Conn{a, b, e} {
+				expectClose(t, c, websocket.CloseGoingAway)
+			}
+			p.waitExit(t, 5*time.Second)
+			if p.err != nil {
+				t.Fatalf("exit after %v: %v\n%s", tt.sig, p.err, p.stderr)
+			}
+		})
+	}
+}
+
+// TestFlags checks how the command answers bad and special flags.
+func TestFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string // in stderr
+	}{
+		{name: "unknown log level", args: []string{"-log-level", "loud"}, wantCode: 1,
+			wantErr: `unknown log level "loud" (want verbose, subtle or nothing)`},
+		{name: "unknown flag", args: []string{"-bogus"}, wantCode: 2,
+			wantErr: "flag provided but not defined: -bogus"},
+		{name: "bad number", args: []string{"-loops", "many"}, wantCode: 2,
+			wantErr: `invalid value "many" for flag -loops`},
+		{name: "stray argument", args: []string{"-addr", "127.0.0.1:0", "extra"}, wantCode: 2,
+			wantErr: `unexpected argument "extra"`},
+		{name: "bad address", args: []string{"-addr", "127.0.0.1:99999"}, wantCode: 1,
+			wantErr: "listen on 127.0.0.1:99999"},
+		{name: "help", args: []string{"-h"}, wantCode: 0, wantErr: "-log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, wshubBinary(t), tt.args...)
+			cmd.Env = childEnv()
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			switch {
+			case errors.As(err, &ee):
+				code = ee.ExitCode()
+			case err != nil:
+				t.Fatal(err)
+			}
+			if code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Fatalf("wshub %s: exit %d, stderr:\n%s\nwant exit %d and %q",
+					strings.Join(tt.args, " "), code, &stderr, tt.wantCode, tt.wantErr)
+			}
+			if strings.Contains(stderr.String(), "chat demo at") {
+				t.Fatalf("wshub %s started serving:\n%s", strings.Join(tt.args, " "), &stderr)
+			}
+		})
+	}
+}
+
+// startInProcess runs the server in this process on a free port; cleanup
+// stops it and waits for run to return.
+func startInProcess(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log-level", "nothing"}, io.Discard, ready)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("run did not return within 15 s of its context ending")
+		}
+	})
+	select {
+	case addr := <-ready:
+		return addr
+	case err := <-errc:
+		t.Fatalf("run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server not ready within 10 s")
+	}
+	return ""
+}
+
+// roomView is what one named chat client knows about its room.
+type roomView struct {
+	mu      sync.Mutex
+	members map[string]int // name -> connections, from presence events
+	changed chan struct{}  // signalled on every event
+	err     error          // why the reader stopped
+}
+
+// watch reads presence events from c until it fails.
+func watch(c *websocket.Conn) *roomView {
+	v := &roomView{members: make(map[string]int), changed: make(chan struct{}, 1)}
+	go func() {
+		for {
+			_, p, err := c.ReadMessage()
+			v.mu.Lock()
+			if err != nil {
+				v.err = err
+				v.mu.Unlock()
+				v.signal()
+				return
+			}
+			v.apply(p)
+			v.mu.Unlock()
+			v.signal()
+		}
+	}()
+	return v
+}
+
+func (v *roomView) signal() {
+	select {
+	case v.changed <- struct{}{}:
+	default:
+	}
+}
+
+// apply updates members from one message. Caller holds v.mu.
+func (v *roomView) apply(p []byte) {
+	var ev presence
+	if json.Unmarshal(p, &ev) != nil || ev.Type != "presence" {
+		return
+	}
+	switch ev.Event {
+	case "welcome":
+		clear(v.members)
+		for _, n := range ev.Names {
+			v.members[n]++
+		}
+	case "join":
+		v.members[ev.Name]++
+	case "leave":
+		if v.members[ev.Name]--; v.members[ev.Name] <= 0 {
+			delete(v.members, ev.Name)
+		}
+	}
+}
+
+// names returns the sorted names, one per connection.
+func (v *roomView) names() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []string
+	for n, k := range v.members {
+		for range k {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// waitFor waits until v lists exactly want (sorted).
+func (v *roomView) waitFor(t *testing.T, who string, want []string) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		if got := v.names(); slices.Equal(got, want) {
+			return
+		}
+		select {
+		case <-v.changed:
+		case <-deadline:
+			v.mu.Lock()
+			err := v.err
+			v.mu.Unlock()
+			t.Fatalf("%s sees %q, want %q (reader: %v)", who, v.names(), want, err)
+		}
+	}
+}
+
+// TestPresence connects named clients at once, from many goroutines: each
+// must end up seeing everyone exactly once, whatever the order in which
+// the event loops ran their joins; then half leave, and the rest see that.
+func TestPresence(t *testing.T) {
+	t.Parallel()
+	addr := startInProcess(t)
+	const n = 16
+	conns := make([]*websocket.Conn, n)
+	views := make([]*roomView, n)
+	names := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		names[i] = fmt.Sprintf("u%02d", i)
+		wg.Go(func() {
+			d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+			c, resp, err := d.Dial("ws://"+addr+"/ws?room=p&name="+names[i], nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			_ = resp.Body.Close()
+			conns[i], views[i] = c, watch(c)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for _, c := range conns {
+		if c != nil {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}
+	for err := range errs {
+		t.Fatalf("dial: %v", err)
+	}
+	for i, v := range views {
+		v.waitFor(t, names[i], names)
+	}
+	for i := range n / 2 {
+		_ = conns[i].Close()
+	}
+	for i := n / 2; i < n; i++ {
+		views[i].waitFor(t, names[i], names[n/2:])
+	}
+}
