@@ -1,0 +1,5 @@
+//go:build !race
+
+package smoke_test
+
+const raceEnabled = false

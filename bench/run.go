@@ -1,0 +1,215 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+)
+
+// warm-up tries: a server may put a connection into its room a little
+// after the 101, so the first measured message waits until every
+// connection has received a warm-up message.
+const (
+	warmupTries   = 3
+	warmupTimeout = 3 * time.Second
+)
+
+// startDelay leaves the agents time to receive "go" before sending starts.
+const startDelay = 20 * time.Millisecond
+
+// Run runs cfg.Scenario against the server at cfg.Addr and returns the
+// result, whose OK says whether every message and connection made it. The
+// error is for a run that could not be set up. Progress goes to log.
+func Run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	f, err := newFleet(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer f.stop()
+	d := &driver{cfg: cfg, f: f, log: log, res: newResult(cfg)}
+	switch cfg.Scenario {
+	case ScenarioIdle:
+		err = d.idle()
+	case ScenarioBroadcast, ScenarioRooms, ScenarioEcho:
+		err = d.messages()
+	case ScenarioConnect:
+		err = d.connectScenario(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.finish()
+	return d.res, nil
+}
+
+func newResult(cfg Config) *Result {
+	r := &Result{
+		Time: time.Now().UTC(), Scenario: cfg.Scenario, Name: cfg.Scenario,
+		Label: cfg.Label, Host: ReadHost(), OK: true,
+		Params: Params{
+			Size: cfg.Size, DialRate: cfg.DialRate, Procs: cfg.Procs,
+			Loops: cfg.Loops, Sources: len(cfg.Sources),
+		},
+	}
+	if r.Label == "" {
+		r.Label = cfg.Addr
+	}
+	p := &r.Params
+	switch cfg.Scenario {
+	case ScenarioIdle:
+		p.IdleAt, p.Size = cfg.IdleAt, 0
+	case ScenarioBroadcast:
+		r.Name = cfg.Scenario + "-" + cfg.Mode
+		p.Conns, p.Msgs, p.Mode = cfg.Conns, cfg.Msgs, cfg.Mode
+		if cfg.Mode == ModeSteady {
+			p.Rate = cfg.Rate
+		}
+	case ScenarioRooms:
+		p.Rooms, p.Members, p.Rate, p.Duration = cfg.Rooms, cfg.Members, cfg.Rate, cfg.Duration.Seconds()
+	case ScenarioEcho:
+		p.Conns, p.Duration = cfg.Conns, cfg.Duration.Seconds()
+	case ScenarioConnect:
+		p.Conns, p.Size = cfg.Conns, 0
+	}
+	return r
+}
+
+// driver runs one scenario over a fleet and fills in the result.
+type driver struct {
+	cfg Config
+	f   *fleet
+	log io.Writer
+	res *Result
+}
+
+func (d *driver) logf(format string, args ...any) {
+	fmt.Fprintf(d.log, "wsbench: "+format+"\n", args...)
+}
+
+// connect opens connections first … first+count-1 and adds them to the
+// result; it returns the handshake times and the wall time taken.
+func (d *driver) connect(first, count int) (*Histogram, time.Duration, error) {
+	start := time.Now()
+	resps, err := d.f.connect(first, count)
+	elapsed := time.Since(start)
+	if err != nil {
+		return nil, 0, err
+	}
+	h := new(Histogram)
+	for _, r := range resps {
+		d.res.Conns += r.Connected
+		d.res.ConnFailed += r.Failed
+		for k, n := range r.Errors {
+			if d.res.ConnErrors == nil {
+				d.res.ConnErrors = make(map[string]int)
+			}
+			d.res.ConnErrors[k] += n
+		}
+		if r.Handshake != nil {
+			h.Merge(r.Handshake)
+		}
+	}
+	d.logf("%d connections open (%d failed) in %.2f s", d.res.Conns, d.res.ConnFailed, elapsed.Seconds())
+	return h, elapsed, nil
+}
+
+// warmup waits until every connection received a warm-up message,
+// re-sending it up to warmupTries times.
+func (d *driver) warmup() error {
+	missing := 0
+	for range warmupTries {
+		deadline := time.Now().Add(warmupTimeout).UnixNano()
+		resps, err := d.f.same(request{Op: opWarmup, Deadline: deadline})
+		if err != nil {
+			return err
+		}
+		missing = 0
+		for _, r := range resps {
+			missing += r.Missing
+		}
+		if missing == 0 {
+			return nil
+		}
+	}
+	d.res.fail("%d connections never received the warm-up message (not in their room?)", missing)
+	return nil
+}
+
+// cpuMark is a point in time with the CPU counters of the server and of
+// every client process.
+type cpuMark struct {
+	wall   time.Time
+	server float64
+	self   float64
+	agents []float64 // worker processes only
+}
+
+// mark reads the counters; resps are the agents' latest responses.
+func (d *driver) mark(resps []response) cpuMark {
+	m := cpuMark{wall: time.Now()}
+	m.self, _ = ProcessCPU(0)
+	if d.cfg.ServerPID > 0 {
+		m.server, _ = ProcessCPU(d.cfg.ServerPID)
+	}
+	if d.f.remote {
+		for _, r := range resps {
+			m.agents = append(m.agents, r.CPU)
+		}
+	}
+	return m
+}
+
+// account sets the CPU figures of the phase between a and b.
+func (d *driver) account(a, b cpuMark) {
+	d.res.Server.CPUSeconds = b.server - a.server
+	c := b.self - a.self
+	for i, cpu := range b.agents {
+		if i < len(a.agents) {
+			cpu -= a.agents[i]
+		}
+		c += cpu // a worker without a start mark counts from its start
+	}
+	d.res.Client.CPUSeconds = c
+	d.res.Client.Phase = b.wall.Sub(a.wall).Seconds()
+}
+
+// finish takes the server's memory at the end and turns counts into
+// failures.
+func (d *driver) finish() {
+	r := d.res
+	if pid := d.cfg.ServerPID; pid > 0 {
+		r.Server.PID = pid
+		r.Server.RSS, _ = ProcessRSS(pid)
+	}
+	r.Server.Stats = d.stats()
+	r.judgeClient()
+	if r.ConnFailed > 0 {
+		r.fail("%d of %d connections failed: %s", r.ConnFailed, r.ConnFailed+r.Conns, describeErrors(r.ConnErrors))
+	}
+	if r.Dropped > 0 && r.Reconnect == nil {
+		r.fail("%d connections were closed by the server or an error during the run", r.Dropped)
+	}
+	if r.Lost > 0 {
+		r.fail("%d of %d messages lost (not delivered %s after sending ended)", r.Lost, r.Expected, d.cfg.Drain)
+	}
+	if r.Delivered > r.Expected && r.Expected > 0 {
+		r.fail("%d deliveries more than expected (duplicates)", r.Delivered-r.Expected)
+	}
+}
+
+// stats fetches the stats URL, if any; a server without one is fine.
+func (d *driver) stats() *ServerStats {
+	if d.cfg.StatsURL == "" {
+		return nil
+	}
+	s, err := FetchStats(d.cfg.StatsURL)
+	if err != nil {
+		d.logf("stats: %v", err)
+	}
+	return s
+}

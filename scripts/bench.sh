@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# scripts/bench.sh: load-test wshub against its peers with cmd/wsbench.
+#
+#   scripts/bench.sh                  # full run, < 15 minutes
+#   scripts/bench.sh --quick          # every scenario × server at small N, < 1 minute
+#   scripts/bench.sh --servers wshub --scenarios broadcast-burst
+#
+# Builds bin/wshub, bin/wsbench and bin/peer-NAME for each peer in
+# bench/peers (a peer that does not build is skipped with a warning). Then,
+# for each scenario and each server, one server at a time: starts the server
+# pinned to CPU 0 with GOMAXPROCS=1 on 127.0.0.1:0, runs wsbench pinned to
+# CPU 1 against it, stops it with SIGTERM. Every run appends one JSON line.
+#
+# Full run: results in bench/results/results-DATE.jsonl, Markdown tables in
+# bench/results/latest.md (also printed), chart in bench/results/latest.svg.
+# --quick: only checks that every run completes with nothing lost; results
+# stay in a temporary directory and the tables are printed.
+#
+# Exit status: non-zero if any run lost a message, failed a connection or
+# did not complete.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$ROOT/bin
+PEERS=(gorilla gws nbio gobwas raw)
+SCENARIOS=(idle broadcast-burst broadcast-steady echo rooms connect)
+SERVER_CPU=0
+CLIENT_CPU=1
+START_TIMEOUT=15 # seconds for a server to print its address
+STOP_TIMEOUT=15  # seconds for a server to exit after SIGTERM
+
+log() { printf 'bench.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 2; }
+
+usage() {
+	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+
+# server_cmd NAME ADDR prints the command line of a server.
+server_cmd() {
+	case $1 in
+	wshub) echo "$BIN/wshub -addr $2 -loops 1 -log-level nothing" ;;
+	*) echo "$BIN/peer-$1 -addr $2" ;;
+	esac
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	[[ -r /proc/$1/stat ]] && ! grep -q '^[0-9]* (.*) Z ' "/proc/$1/stat" 2>/dev/null
+}
+
+# launch NAME ADDR LOG PIDFILE starts a server pinned to SERVER_CPU,
+# detached from this shell (so that a restart from another process can stop
+# it), and writes its PID.
+launch() {
+	local cmd
+	cmd=$(server_cmd "$1" "$2")
+	# shellcheck disable=SC2086 # cmd is split into words on purpose
+	(GOMAXPROCS=1 taskset -c "$SERVER_CPU" $cmd </dev/null >/dev/null 2>"$3" &
+		echo $! >"$4")
+}
+
+# listen_addr NAME LOG prints the address the server announced, if any.
+listen_addr() {
+	case $1 in
+	wshub) sed -n 's|^wshub: chat demo at http://\(.*\)/$|\1|p' "$2" | head -1 ;;
+	*) sed -n 's|^listening on \(.*\)$|\1|p' "$2" | head -1 ;;
+	esac
+}
+
+# await NAME LOG PID waits for the server's address line and prints it.
+await() {
+	local addr i
+	for ((i = 0; i < START_TIMEOUT * 20; i++)); do
+		addr=$(listen_addr "$1" "$2")
+		if [[ -n $addr ]]; then
+			echo "$addr"
+			return 0
+		fi
+		alive "$3" || break
+		sleep 0.05
+	done
+	log "$1 did not start: $(tail -3 "$2" 2>/dev/null)"
+	return 1
+}
+
+# stop PID sends SIGTERM and waits for the process to go (SIGKILL after
+# STOP_TIMEOUT).
+stop() {
+	local i
+	kill -TERM "$1" 2>/dev/null || return 0
+	for ((i = 0; i < STOP_TIMEOUT * 20; i++)); do
+		alive "$1" || return 0
+		sleep 0.05
+	done
+	log "PID $1 ignored SIGTERM for ${STOP_TIMEOUT}s; killing it"
+	kill -KILL "$1" 2>/dev/null || true
+}
+
+# restart NAME ADDR LOG PIDFILE is the connect scenario's restart command
+# (run by wsbench through this script): stop the server, start it again on
+# the same address, wait until it listens, print the new PID.
+restart() {
+	local name=$1 addr=$2 logf=$3 pidfile=$4 pid
+	stop "$(cat "$pidfile")"
+	: >"$logf"
+	launch "$name" "$addr" "$logf" "$pidfile"
+	pid=$(cat "$pidfile")
+	await "$name" "$logf" "$pid" >/dev/null
+	echo "$pid"
+}
+
+# scenario_args NAME prints wsbench's flags for a scenario, full or quick.
+scenario_args() {
+	if ((QUICK)); then
+		case $1 in
+		idle) echo "-scenario idle -idle-at 100,200 -settle 300ms" ;;
+		broadcast-burst) echo "-scenario broadcast -mode burst -conns 200 -msgs 20 -size 64" ;;
+		broadcast-steady) echo "-scenario broadcast -mode steady -conns 200 -msgs 10 -rate 10 -size 64" ;;
+		echo) echo "-scenario echo -conns 20 -duration 1s -size 64" ;;
+		rooms) echo "-scenario rooms -rooms 10 -members 10 -rate 4 -duration 1s -size 64" ;;
+		connect) echo "-scenario connect -conns 200 -dial-rate 5000" ;;
+		esac
+		echo "-drain 5s"
+		return
+	fi
+	case $1 in
+	idle) echo "-scenario idle -idle-at 4000,16000 -settle 2s" ;;
+	broadcast-burst) echo "-scenario broadcast -mode burst -conns 5000 -msgs 200 -size 64" ;;
+	broadcast-steady) echo "-scenario broadcast -mode steady -conns 5000 -msgs 200 -rate 10 -size 64" ;;
+	echo) echo "-scenario echo -conns 200 -duration 10s -size 64" ;;
+	rooms) echo "-scenario rooms -rooms 100 -members 20 -rate 1 -duration 20s -size 64" ;;
+	connect) echo "-scenario connect -conns 5000 -dial-rate 10000" ;;
+	esac
+}
+
+build() {
+	log "building wshub and wsbench"
+	(cd "$ROOT" && go build -o "$BIN/wshub" ./cmd/wshub && go build -o "$BIN/wsbench" ./cmd/wsbench) ||
+		die "wshub or wsbench does not build"
+	BUILT=()
+	local p
+	for p in "${PEERS[@]}"; do
+		if (cd "$ROOT/bench/peers" && go build -o "$BIN/peer-$p" "./$p") 2>"$WORK/build-$p.log"; then
+			BUILT+=("$p")
+		else
+			log "WARNING: peer $p does not build; skipping it: $(head -3 "$WORK/build-$p.log" | tr '\n' ' ')"
+		fi
+	done
+}
+
+# run_one SCENARIO SERVER: one server, one wsbench run. Returns non-zero on
+# failure.
+run_one() {
+	local scenario=$1 name=$2 slog=$WORK/$2.log pidfile=$WORK/$2.pid pid addr rc=0 extra=() limit=300
+	: >"$slog"
+	launch "$name" 127.0.0.1:0 "$slog" "$pidfile"
+	pid=$(cat "$pidfile")
+	if ! addr=$(await "$name" "$slog" "$pid"); then
+		stop "$pid"
+		return 1
+	fi
+	if [[ $scenario == connect ]]; then
+		extra=(-restart-cmd "bash '$ROOT/scripts/bench.sh' __restart '$name' '$addr' '$slog' '$pidfile'")
+	fi
+	((QUICK)) && limit=60
+	# shellcheck disable=SC2046 # scenario_args is split into flags on purpose
+	timeout --kill-after=10 "$limit" taskset -c "$CLIENT_CPU" "$BIN/wsbench" $(scenario_args "$scenario") \
+		-addr "$addr" -label "$name" -server-pid "$pid" -stats-url "http://$addr/stats" \
+		-out "$OUT" "${extra[@]}" 2>"$WORK/run.log" || rc=$?
+	if ((QUICK && rc == 0)); then
+		log "$scenario / $name: ok"
+	else
+		cat "$WORK/run.log" >&2
+	fi
+	((rc == 124)) && log "$scenario / $name: wsbench timed out after ${limit}s"
+	stop "$(cat "$pidfile")"
+	return "$rc"
+}
+
+main() {
+	QUICK=0
+	local only_scenarios="" only_servers=""
+	while (($#)); do
+		case $1 in
+		--quick) QUICK=1 ;;
+		--scenarios) only_scenarios=${2:?}; shift ;;
+		--servers) only_servers=${2:?}; shift ;;
+		-h | --help) usage ;;
+		*) log "unknown argument $1"; usage 2 ;;
+		esac
+		shift
+	done
+	command -v taskset >/dev/null || die "taskset not found (apt-get install util-linux)"
+	if (($(nproc) < 2)); then
+		log "WARNING: fewer than 2 CPUs: server and client share CPU 0"
+		CLIENT_CPU=0
+	fi
+	WORK=$(mktemp -d)
+	trap 'rm -rf "$WORK"' EXIT
+	mkdir -p "$BIN" "$ROOT/bench/results"
+	build
+	local servers=(wshub "${BUILT[@]}") scenarios=("${SCENARIOS[@]}")
+	[[ -n $only_servers ]] && IFS=, read -ra servers <<<"$only_servers"
+	[[ -n $only_scenarios ]] && IFS=, read -ra scenarios <<<"$only_scenarios"
+	local stamp
+	stamp=$(date -u +%Y%m%d-%H%M%S)
+	if ((QUICK)); then
+		OUT=$WORK/results-$stamp-quick.jsonl
+	else
+		OUT=$ROOT/bench/results/results-$stamp.jsonl
+	fi
+	log "servers: ${servers[*]}; scenarios: ${scenarios[*]}; results: $OUT"
+	local failed=() s n start=$SECONDS
+	for s in "${scenarios[@]}"; do
+		for n in "${servers[@]}"; do
+			run_one "$s" "$n" || failed+=("$s/$n")
+		done
+	done
+	log "runs took $((SECONDS - start)) s"
+	if [[ -s $OUT ]]; then
+		if ((QUICK)); then
+			"$BIN/wsbench" report -in "$OUT" -out "$WORK/latest.md"
+		else
+			"$BIN/wsbench" report -in "$OUT" -out "$ROOT/bench/results/latest.md"
+			"$BIN/wsbench" chart -in "$OUT" -out "$ROOT/bench/results/latest.svg"
+			log "wrote bench/results/latest.md, bench/results/latest.svg and $OUT"
+		fi
+	fi
+	if ((${#failed[@]})); then
+		log "FAILED: ${failed[*]}"
+		exit 1
+	fi
+	log "all runs completed with nothing lost"
+}
+
+if [[ ${1:-} == __restart ]]; then
+	shift
+	restart "$@"
+else
+	main "$@"
+fi
