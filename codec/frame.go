@@ -64,11 +64,16 @@ func NewCloseFrame(code ws.StatusCode, reason string) *Frame {
 	if code == 0 || code == ws.StatusNoStatusRcvd {
 		return NewFrame(ws.OpClose, nil)
 	}
-	reason = truncateUTF8(reason, maxCloseReason)
+	reason = TrimCloseReason(reason)
 	var body [ws.MaxControlFramePayloadSize]byte
 	ws.PutCloseFrameBody(body[:], code, reason)
 	return NewFrame(ws.OpClose, body[:2+len(reason)])
 }
+
+// TrimCloseReason returns reason as NewCloseFrame sends it: cut to the 123
+// bytes a close frame has room for, at a UTF-8 boundary. Safe from any
+// goroutine.
+func TrimCloseReason(reason string) string { return truncateUTF8(reason, maxCloseReason) }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a code point.
 func truncateUTF8(s string, n int) string {

@@ -4,10 +4,8 @@ import (
 	"net"
 	"net/url"
 	"sync/atomic"
-	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/panjf2000/gnet/v2"
 
 	"github.com/wshub/wshub/codec"
 	"github.com/wshub/wshub/hub"
@@ -30,28 +28,41 @@ type Conn struct {
 	hub.Conn // ID, Backlog
 
 	srv     *Server
-	gc      gnet.Conn
 	remote  net.Addr
-	req     *codec.Request
+	req     atomic.Pointer[codec.Request] // parsed upgrade request, dropped after OnConnect
+	head    []byte                        // the request head as received, to parse again on demand
 	handler *Handler
 	value   atomic.Pointer[any]
 
 	// Event loop only.
 	state    connState
 	dec      codec.Decoder
-	deadline time.Time   // handshake, close or linger deadline; zero = none
+	deadline int64       // handshake, close or linger deadline in unix nanoseconds; 0 = none
 	why      *CloseError // how it ended, once known
 }
 
 // RemoteAddr returns the peer's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 
-// Request returns the upgrade request: path, query and headers.
-func (c *Conn) Request() *codec.Request { return c.req }
+// Request returns the upgrade request: path, query and headers. The parsed
+// form is dropped once OnConnect returns, to keep idle connections small, and
+// parsed again from the stored request head on the first call after that.
+// The result must not be modified.
+func (c *Conn) Request() *codec.Request {
+	if r := c.req.Load(); r != nil {
+		return r
+	}
+	r, _, err := codec.ParseRequest(c.head, len(c.head))
+	if err != nil || r == nil { // cannot happen: the same bytes parsed before
+		r = &codec.Request{}
+	}
+	c.req.CompareAndSwap(nil, r)
+	return c.req.Load()
+}
 
 // Query returns the parsed query of the upgrade request.
 func (c *Conn) Query() url.Values {
-	q, _ := url.ParseQuery(c.req.RawQuery)
+	q, _ := url.ParseQuery(c.Request().RawQuery)
 	return q
 }
 
@@ -88,9 +99,10 @@ func (c *Conn) SendBinary(b []byte) error { return c.srv.hub.Send(c, ws.OpBinary
 // reason (at most 123 bytes) after everything queued before, waits for the
 // peer's close frame or the close timeout, then closes TCP.
 func (c *Conn) Close(code ws.StatusCode, reason string) error {
-	if !sendable(code) {
+	if !codec.ValidCloseCode(code) { // the codes one may receive are the codes one may send
 		return ErrBadCloseCode
 	}
+	reason = codec.TrimCloseReason(reason)
 	return c.srv.hub.SendLastIf(c, codec.NewCloseFrame(code, reason), func() bool {
 		return c.startClose(code, reason)
 	}, nil)

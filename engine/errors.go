@@ -12,8 +12,6 @@ var (
 	ErrRunning = errors.New("engine: server already started")
 	// ErrNotRunning is returned by Stop on a server that is not running.
 	ErrNotRunning = errors.New("engine: server not running")
-	// ErrClosing is returned by Close on a connection already closing.
-	ErrClosing = errors.New("engine: connection is closing")
 	// ErrBadCloseCode is returned by Close for a code that may not be sent
 	// (RFC 6455 §7.4).
 	ErrBadCloseCode = errors.New("engine: close code may not be sent")
@@ -46,16 +44,4 @@ func CloseStatus(err error) ws.StatusCode {
 		return ce.Code
 	}
 	return 0
-}
-
-// sendable reports whether code may be sent in a close frame.
-func sendable(code ws.StatusCode) bool {
-	switch {
-	case code == ws.StatusNormalClosure, code == ws.StatusGoingAway,
-		code == ws.StatusProtocolError, code == ws.StatusUnsupportedData:
-		return true
-	case code >= 1007 && code <= 1011:
-		return true
-	}
-	return code >= 3000 && code <= 4999
 }

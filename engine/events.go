@@ -3,6 +3,8 @@ package engine
 import (
 	"time"
 
+	"github.com/gobwas/ws"
+
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/wshub/wshub/hub"
@@ -25,7 +27,8 @@ func (e *events) OnBoot(eng gnet.Engine) gnet.Action {
 
 func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := e.s
-	c := &Conn{srv: s, gc: gc, remote: gc.RemoteAddr()}
+	c := &Conn{srv: s, remote: gc.RemoteAddr()}
+	c.SetSocket(gc)
 	c.dec.MaxMessage = s.opts.MaxMessage
 	gc.SetContext(c)
 	s.timeout(c, s.opts.HandshakeTimeout)
@@ -62,7 +65,7 @@ type loopState struct {
 }
 
 func (s *Server) loopOf(c *Conn) *loopState {
-	sh := s.hub.ShardFor(c.gc.EventLoop())
+	sh := s.hub.ShardFor(c.Socket().EventLoop())
 	ls, _ := sh.Local.(*loopState)
 	if ls == nil {
 		ls = &loopState{timed: make(map[*Conn]struct{})}
@@ -73,14 +76,14 @@ func (s *Server) loopOf(c *Conn) *loopState {
 
 // timeout gives c a deadline d from now. Event loop only.
 func (s *Server) timeout(c *Conn, d time.Duration) {
-	c.deadline = time.Now().Add(d)
+	c.deadline = time.Now().Add(d).UnixNano()
 	s.loopOf(c).timed[c] = struct{}{}
 }
 
 // untime clears c's deadline. Event loop only.
 func (s *Server) untime(c *Conn) {
-	if !c.deadline.IsZero() {
-		c.deadline = time.Time{}
+	if c.deadline != 0 {
+		c.deadline = 0
 		delete(s.loopOf(c).timed, c)
 	}
 }
@@ -91,9 +94,9 @@ func (s *Server) sweep(sh *hub.Shard) {
 	if ls == nil {
 		return
 	}
-	now := time.Now()
+	now := time.Now().UnixNano()
 	for c := range ls.timed {
-		if now.After(c.deadline) {
+		if now > c.deadline {
 			s.expire(c)
 		}
 	}
@@ -108,7 +111,7 @@ func (s *Server) expire(c *Conn) {
 	case stateClosing:
 		s.log.Info("close timeout", "id", c.ID(), "remote", c.remote)
 	}
-	_ = c.gc.EventLoop().Close(c.gc)
+	_ = c.Socket().EventLoop().Close(c.Socket())
 }
 
 // closed runs on gnet's OnClose.
@@ -117,18 +120,21 @@ func (s *Server) closed(c *Conn, err error) {
 	c.dec.Reset()
 	prev := c.state
 	c.state = stateClosed
-	if prev == stateHandshake || c.req == nil {
+	if prev == stateHandshake || c.handler == nil { // never upgraded
 		return
 	}
 	s.hub.Detach(c)
 	why := c.why
-	if why == nil || prev == stateClosing {
-		// The peer dropped TCP without completing a closing handshake.
+	switch {
+	case prev == stateClosing:
+		why = &CloseError{Code: ws.StatusAbnormalClosure, Reason: "no close frame from the peer after " + why.Reason}
+	case why == nil:
+		// The peer dropped TCP without a closing handshake.
 		reason := "connection lost"
 		if err != nil {
 			reason = err.Error()
 		}
-		why = &CloseError{Code: 1006, Reason: reason, Remote: true}
+		why = &CloseError{Code: ws.StatusAbnormalClosure, Reason: reason, Remote: true}
 	}
 	s.log.Info("disconnect", "id", c.ID(), "remote", c.remote, "code", int(why.Code), "reason", why.Reason)
 	if h := c.handler.OnDisconnect; h != nil {

@@ -30,7 +30,7 @@ func (s *Server) handshake(c *Conn, b []byte) (int, gnet.Action) {
 		return 0, gnet.None
 	}
 	if h := s.ws[req.Path]; h != nil {
-		return n, s.upgrade(c, req, h)
+		return n, s.upgrade(c, req, b[:n], h)
 	}
 	if h := s.http[req.Path]; h != nil {
 		return len(b), s.serveHTTP(c, req, h)
@@ -39,7 +39,7 @@ func (s *Server) handshake(c *Conn, b []byte) (int, gnet.Action) {
 }
 
 // upgrade completes the opening handshake on a WebSocket route.
-func (s *Server) upgrade(c *Conn, req *codec.Request, h *Handler) gnet.Action {
+func (s *Server) upgrade(c *Conn, req *codec.Request, head []byte, h *Handler) gnet.Action {
 	if s.state.Load() != stateRunning {
 		return s.refuse(c, req, &codec.HTTPError{Status: http.StatusServiceUnavailable, Reason: "server is shutting down"})
 	}
@@ -55,15 +55,18 @@ func (s *Server) upgrade(c *Conn, req *codec.Request, h *Handler) gnet.Action {
 		return s.refuse(c, req, &codec.HTTPError{Status: http.StatusForbidden, Reason: "origin " + origin + " not allowed"})
 	}
 	s.untime(c)
-	c.req, c.handler, c.state = req, h, stateOpen
-	s.hub.Attach(c, c.gc)
+	c.handler, c.state = h, stateOpen
+	c.head = append([]byte(nil), head...)
+	c.req.Store(req)
+	s.hub.Attach(c)
 	s.log.Info("connect", "id", c.ID(), "remote", c.remote, "path", req.Path, "query", req.RawQuery)
 	if h.OnConnect != nil {
 		// Before the 101 leaves: whatever OnConnect queues (a room join, a
 		// welcome) is in place before the client can know it is connected.
 		h.OnConnect(c)
 	}
-	if _, err := c.gc.Write(codec.AppendUpgradeResponse(nil, key, nil)); err != nil {
+	c.req.Store(nil) // Request parses c.head again if asked
+	if _, err := c.Socket().Write(codec.AppendUpgradeResponse(nil, key, nil)); err != nil {
 		return gnet.Close
 	}
 	return gnet.None
@@ -82,7 +85,7 @@ func (s *Server) refuse(c *Conn, req *codec.Request, he *codec.HTTPError) gnet.A
 // respond writes a final HTTP response, shuts the write side and lingers
 // until the client closes, so that the response is not lost to a reset.
 func (s *Server) respond(c *Conn, resp []byte) gnet.Action {
-	gc := c.gc
+	gc := c.Socket()
 	s.untime(c)
 	c.state = stateClosed
 	if _, err := gc.Write(resp); err != nil {

@@ -184,8 +184,8 @@ func TestSendAfterDisconnect(t *testing.T) {
 	}
 	t.Run("Close", func(t *testing.T) {
 		err := conn.Close(1000, "")
-		if !errors.Is(err, engine.ErrClosing) && !errors.Is(err, hub.ErrClosed) {
-			t.Errorf("Close after OnDisconnect = %v, want ErrClosing or hub.ErrClosed", err)
+		if !errors.Is(err, hub.ErrClosed) {
+			t.Errorf("Close after OnDisconnect = %v, want hub.ErrClosed", err)
 		}
 	})
 }

@@ -18,7 +18,7 @@ const lingerTimeout = 2 * time.Second
 // traffic handles OnTraffic: the request head while handshaking, then frames.
 // It peeks at everything buffered and discards exactly what it consumed.
 func (s *Server) traffic(c *Conn) gnet.Action {
-	gc := c.gc
+	gc := c.Socket()
 	if need := c.dec.Need(); need > 0 && c.state <= stateClosing && gc.InboundBuffered() < need {
 		// A large frame is still arriving: peeking at it now would copy
 		// everything buffered so far, once per read.
@@ -128,7 +128,7 @@ func (s *Server) fail(c *Conn, err error) {
 // (or lingerTimeout), so that our last bytes are not lost to a reset.
 // Event loop only, outside OnTraffic.
 func (s *Server) shut(c *Conn, linger bool) {
-	gc := c.gc
+	gc := c.Socket()
 	if linger && gc.OutboundBuffered() == 0 && unix.Shutdown(gc.Fd(), unix.SHUT_WR) == nil {
 		c.state = stateLinger
 		s.timeout(c, lingerTimeout)

@@ -27,11 +27,11 @@ type Conn struct {
 	backlog atomic.Int64
 
 	// Event loop only.
-	head, tail int32         // write chain in shard.queue, 1-based; 0 = empty
-	slot       int           // index in shard.conns
-	rooms      map[*room]int // joined rooms -> index in room.members
-	detached   bool          // Detach ran: drop everything addressed to it
-	sealed     bool          // SendLast ran: drop every later frame
+	head, tail int32        // write chain in shard.queue, 1-based; 0 = empty
+	slot       int          // index in shard.conns
+	rooms      []membership // joined rooms
+	detached   bool         // Detach ran: drop everything addressed to it
+	sealed     bool         // SendLast ran: drop every later frame
 }
 
 func (c *Conn) hubConn() *Conn { return c }
@@ -43,6 +43,12 @@ func (c *Conn) ID() uint64 { return c.id }
 // Backlog returns the bytes queued for the connection that its socket has not
 // taken yet, as of the last flush. Safe from any goroutine.
 func (c *Conn) Backlog() int { return int(c.backlog.Load()) }
+
+// SetSocket binds c to its gnet connection. Event loop only, before Attach.
+func (c *Conn) SetSocket(gc gnet.Conn) { c.gc = gc }
+
+// Socket returns the gnet connection given to SetSocket. Event loop only.
+func (c *Conn) Socket() gnet.Conn { return c.gc }
 
 // Attached reports whether the connection is registered (Attach ran and Detach
 // did not). Event loop only.

@@ -60,13 +60,13 @@ func (h *Hub) Shards() []*Shard {
 	return nil
 }
 
-// Attach registers m, whose socket is gc, and gives it an ID. It must run on
-// gc's event loop, once per connection.
-func (h *Hub) Attach(m Member, gc gnet.Conn) {
+// Attach registers m, whose socket was bound with SetSocket, and gives it an
+// ID. It must run on the socket's event loop, once per connection.
+func (h *Hub) Attach(m Member) {
 	c := m.hubConn()
-	s := h.ShardFor(gc.EventLoop())
+	s := h.ShardFor(c.gc.EventLoop())
 	c.id = lastID.Add(1)
-	c.gc, c.self = gc, m
+	c.self = m
 	c.slot = len(s.conns)
 	s.conns = append(s.conns, c)
 	b := &h.ids[c.id%idBuckets]
@@ -90,8 +90,8 @@ func (h *Hub) Detach(m Member) {
 	}
 	c.detached = true
 	c.shard.Store(nil) // from now on the API answers ErrClosed
-	for r := range c.rooms {
-		s.leaveRoom(c, r)
+	for len(c.rooms) > 0 {
+		s.leaveRoom(c, len(c.rooms)-1)
 	}
 	last := s.conns[len(s.conns)-1]
 	s.conns[c.slot], last.slot = last, c.slot

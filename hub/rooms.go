@@ -82,6 +82,24 @@ func (h *Hub) PublishExcept(name string, op ws.OpCode, payload []byte, except Me
 	return h.fanOut(opPublish, name, except, op, payload)
 }
 
+// membership is one room a connection is in, and its index in the room's
+// member list. A connection keeps these in a slice: it is in few rooms, and
+// a slice costs a fraction of a map's memory in every idle connection.
+type membership struct {
+	r *room
+	i int
+}
+
+// roomIndex returns the position of r in c.rooms, or -1.
+func (c *Conn) roomIndex(r *room) int {
+	for k := range c.rooms {
+		if c.rooms[k].r == r {
+			return k
+		}
+	}
+	return -1
+}
+
 // join and leave run on the shard's loop.
 func (s *Shard) join(c *Conn, name string) {
 	if c.detached {
@@ -91,33 +109,37 @@ func (s *Shard) join(c *Conn, name string) {
 	if r == nil {
 		r = &room{name: name}
 		s.rooms[name] = r
-	} else if _, ok := c.rooms[r]; ok {
+	} else if c.roomIndex(r) >= 0 {
 		return
 	}
-	if c.rooms == nil {
-		c.rooms = make(map[*room]int, 1)
-	}
-	c.rooms[r] = len(r.members)
+	c.rooms = append(c.rooms, membership{r: r, i: len(r.members)})
 	r.members = append(r.members, c)
 	s.hub.addMembers(name, 1)
 }
 
 func (s *Shard) leave(c *Conn, name string) {
 	if r := s.rooms[name]; r != nil {
-		if _, ok := c.rooms[r]; ok {
-			s.leaveRoom(c, r)
+		if k := c.roomIndex(r); k >= 0 {
+			s.leaveRoom(c, k)
 		}
 	}
 }
 
-func (s *Shard) leaveRoom(c *Conn, r *room) {
-	i := c.rooms[r]
+// leaveRoom removes c from its k-th room.
+func (s *Shard) leaveRoom(c *Conn, k int) {
+	m := c.rooms[k]
+	r, i := m.r, m.i
 	last := r.members[len(r.members)-1]
 	r.members[i] = last
-	last.rooms[r] = i
+	last.rooms[last.roomIndex(r)].i = i
 	r.members[len(r.members)-1] = nil
 	r.members = r.members[:len(r.members)-1]
-	delete(c.rooms, r)
+	c.rooms[k] = c.rooms[len(c.rooms)-1]
+	c.rooms[len(c.rooms)-1] = membership{}
+	c.rooms = c.rooms[:len(c.rooms)-1]
+	if len(c.rooms) == 0 {
+		c.rooms = nil
+	}
 	if len(r.members) == 0 {
 		delete(s.rooms, r.name)
 	}
