@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the module, on a fresh Debian machine too: installs what
 # the tests need, checks formatting and go vet, runs all tests with the race
-# detector (the browser test is required here, not skipped), then every
-# native fuzz target for a short while. CI (.ci/run) runs exactly this.
+# detector (the browser test is required here, not skipped), the peer
+# servers' tests, the benchmark harness at small size (scripts/bench.sh
+# --quick), then every native fuzz target for a short while. CI (.ci/run)
+# runs exactly this.
 #
 #   scripts/test.sh                 # everything
 #   FUZZTIME=30s scripts/test.sh    # fuzz longer
@@ -60,6 +62,12 @@ echo "ok"
 
 section "go test -race"
 WSHUB_REQUIRE_BROWSER=1 CGO_ENABLED=1 go test -race -count=1 -timeout 10m ./...
+
+section "bench/peers (peer servers, a module of their own)"
+(cd bench/peers && go vet ./... && CGO_ENABLED=1 go test -race -count=1 -timeout 5m ./...)
+
+section "benchmark harness: scripts/bench.sh --quick (every scenario x every server, nothing lost)"
+scripts/bench.sh --quick
 
 section "fuzz (${fuzztime} per target)"
 # Every func FuzzXxx(f *testing.F) in the module's packages, found afresh
