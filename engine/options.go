@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wshub/wshub/codec"
+	"github.com/wshub/wshub/hub"
 )
 
 // Options configures a Server. Set them with the With* functions; zero
@@ -30,6 +31,17 @@ type Options struct {
 	// and requests without an Origin header: full origins
 	// ("https://example.com"), bare hosts ("example.com:8080"), or "*" for any.
 	Origins []string
+	// MaxBacklog caps the bytes queued for one connection that its socket
+	// has not taken yet (a client that does not read); SlowPolicy says what
+	// happens then. Default: hub.DefaultMaxBacklog (4 MiB); negative: no cap.
+	MaxBacklog int
+	// SlowPolicy is hub.PolicyClose (default: close with 1008),
+	// hub.PolicyDropNewest or hub.PolicyDropOldest.
+	SlowPolicy hub.SlowPolicy
+	// FlushInterval, if positive, lets writes wait up to this long so that
+	// more of them share one write(2) (e.g. a 16 ms game tick). Default 0:
+	// everything queued in a loop iteration is written at its end.
+	FlushInterval time.Duration
 	// Logger receives the server's log. Default: discard.
 	// Debug level logs every frame; Info logs connects, disconnects and
 	// refusals.
@@ -61,6 +73,15 @@ func WithCloseTimeout(d time.Duration) Option { return func(o *Options) { o.Clos
 
 // WithOrigins sets the allowed origins (see Options.Origins).
 func WithOrigins(origins ...string) Option { return func(o *Options) { o.Origins = origins } }
+
+// WithMaxBacklog sets the per-connection backlog cap in bytes.
+func WithMaxBacklog(n int) Option { return func(o *Options) { o.MaxBacklog = n } }
+
+// WithSlowPolicy sets what happens to a connection at its backlog cap.
+func WithSlowPolicy(p hub.SlowPolicy) Option { return func(o *Options) { o.SlowPolicy = p } }
+
+// WithFlushInterval sets how long writes may wait to be coalesced.
+func WithFlushInterval(d time.Duration) Option { return func(o *Options) { o.FlushInterval = d } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }

@@ -60,13 +60,32 @@ type Server struct {
 // New returns a server with the given options and no routes.
 func New(opts ...Option) *Server {
 	o := loadOptions(opts)
-	return &Server{
+	s := &Server{
 		opts:  o,
 		log:   o.Logger,
 		debug: o.Logger.Enabled(context.Background(), slog.LevelDebug),
 		ws:    make(map[string]*Handler),
 		http:  make(map[string]http.Handler),
 	}
+	s.hub.MaxBacklog = o.MaxBacklog
+	s.hub.Policy = o.SlowPolicy
+	s.hub.FlushInterval = o.FlushInterval
+	s.hub.OnSlow = s.slow
+	return s
+}
+
+// slow closes a connection that passed its backlog cap under
+// hub.PolicyClose: 1008 in OnDisconnect and the log. No close frame can
+// reach a client that does not read, so TCP closes at once. Event loop only.
+func (s *Server) slow(m hub.Member) {
+	c := m.(*Conn)
+	if c.state > stateClosing {
+		return
+	}
+	c.state = stateClosed
+	c.why = &CloseError{Code: ws.StatusPolicyViolation, Reason: "slow consumer: outbound backlog cap reached"}
+	s.log.Info("slow consumer", "id", c.ID(), "remote", c.remote, "backlog", c.Backlog())
+	_ = c.Socket().EventLoop().Close(c.Socket())
 }
 
 // Handle serves WebSocket connections on path with h. Call before Start.

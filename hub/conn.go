@@ -32,6 +32,10 @@ type Conn struct {
 	rooms      []membership // joined rooms
 	detached   bool         // Detach ran: drop everything addressed to it
 	sealed     bool         // SendLast ran: drop every later frame
+	slow       bool         // passed its backlog cap under PolicyClose
+	congested  bool         // has frames held in shard.held (PolicyDropOldest)
+	pending    int          // bytes chained in the current drain
+	out        int          // socket backlog when the current drain began with it
 }
 
 func (c *Conn) hubConn() *Conn { return c }

@@ -1,6 +1,10 @@
 package hub
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/wshub/wshub/codec"
+)
 
 // place returns b as it will be written: small frames are copied to the end
 // of the arena, so that consecutive frames for one connection are contiguous
@@ -18,23 +22,23 @@ func (s *Shard) place(b []byte) []byte {
 	return s.arena[start:len(s.arena):cap(s.arena)]
 }
 
-// push queues b for c. Event loop only.
-func (s *Shard) push(c *Conn, b []byte) {
+// push queues f for c. Event loop only.
+func (s *Shard) push(c *Conn, f *codec.Frame) {
 	if c.detached || c.sealed {
 		return
 	}
-	s.chain(c, s.place(b))
+	s.offer(c, f, s.place(f.Bytes()))
 }
 
-// pushAll queues b, placed once, for every connection in list but except.
-func (s *Shard) pushAll(list []*Conn, except *Conn, b []byte) {
+// pushAll queues f, placed once, for every connection in list but except.
+func (s *Shard) pushAll(list []*Conn, except *Conn, f *codec.Frame) {
 	if len(list) == 0 {
 		return
 	}
-	b = s.place(b)
+	b := s.place(f.Bytes())
 	for _, c := range list {
 		if c != except && !c.detached && !c.sealed {
-			s.chain(c, b)
+			s.offer(c, f, b)
 		}
 	}
 }
@@ -71,13 +75,21 @@ func adjacent(a, b []byte) bool {
 // flush writes every dirty connection's chain, then runs the functions that
 // SendLast left for after it. Event loop only.
 func (s *Shard) flush() {
+	if len(s.held) > 0 {
+		s.pump()
+	}
 	for i, c := range s.dirty {
 		if !c.detached {
 			s.write(c)
 		}
-		c.head, c.tail = 0, 0
+		c.head, c.tail, c.pending = 0, 0, 0
 		s.dirty[i] = nil
 	}
+	for i, f := range s.keep {
+		f.Release()
+		s.keep[i] = nil
+	}
+	s.keep = s.keep[:0]
 	s.dirty = s.dirty[:0]
 	clear(s.queue)
 	s.queue = s.queue[:0]
@@ -87,6 +99,7 @@ func (s *Shard) flush() {
 		s.arena = s.arena[:0]
 	}
 	s.runAfter()
+	s.closeSlow()
 }
 
 // write hands c's chain to its socket: one write(2) for a single piece,
@@ -113,7 +126,7 @@ func (s *Shard) write(c *Conn) {
 		s.iov = iov[:0]
 	}
 	if !c.detached {
-		c.backlog.Store(int64(gc.OutboundBuffered()))
+		c.backlog.Store(int64(gc.OutboundBuffered() + s.heldBytes(c)))
 	}
 }
 

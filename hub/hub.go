@@ -3,6 +3,7 @@ package hub
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -15,12 +16,32 @@ const idBuckets = 64
 // Hub is the registry of attached connections and their outbound path.
 // The zero value is ready to use; a Hub must not be copied after first use.
 type Hub struct {
+	// MaxBacklog caps the bytes queued for one connection that its socket
+	// has not taken yet; Policy says what happens at the cap. A message is
+	// queued while the backlog is under the cap, so the bound is the cap
+	// plus one message. 0 means DefaultMaxBacklog (4 MiB), a negative value
+	// no cap. Set before use.
+	MaxBacklog int
+	// Policy is the slow-client policy (default PolicyClose).
+	Policy SlowPolicy
+	// OnSlow runs on the event loop for a connection that passed the cap
+	// under PolicyClose; it must close the connection (the engine fails it
+	// with 1008). Nil closes the socket. Set before use.
+	OnSlow func(m Member)
+	// FlushInterval, if positive, holds each event loop's queued writes for
+	// up to this long so that more of them share a write (e.g. a 16 ms game
+	// tick). Zero writes at the end of the loop iteration. Set before use.
+	FlushInterval time.Duration
+
 	mu     sync.Mutex                // guards byLoop and writes to shards
 	byLoop map[gnet.EventLoop]*Shard // guarded by mu
 	shards atomic.Pointer[[]*Shard]  // copy-on-write list of all shards
 	count  atomic.Int64              // attached connections
 	ids    [idBuckets]idBucket       // ID -> Conn
 	rooms  [roomBuckets]roomBucket   // room -> member count
+
+	dropped    atomic.Int64 // messages dropped by the drop policies
+	slowClosed atomic.Int64 // connections closed by PolicyClose
 }
 
 type idBucket struct {
@@ -90,6 +111,9 @@ func (h *Hub) Detach(m Member) {
 	}
 	c.detached = true
 	c.shard.Store(nil) // from now on the API answers ErrClosed
+	if c.congested {
+		s.dropHeld(c, s.held[c])
+	}
 	for len(c.rooms) > 0 {
 		s.leaveRoom(c, len(c.rooms)-1)
 	}

@@ -194,7 +194,9 @@ func TestLargeFramesOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := startServer(t, engine.Handler{}, engine.WithLoops(1))
+			// These cases queue many MiB for one connection on purpose
+			// (ordering, not slow-client policy, is under test here).
+			s := startServer(t, engine.Handler{}, engine.WithLoops(1), engine.WithMaxBacklog(-1))
 			h := s.hub
 			a, b := dial(t, s), dial(t, s)
 			ma := s.conn(t, a.id)

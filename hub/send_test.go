@@ -155,7 +155,8 @@ func TestSendLast(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := startServer(t, engine.Handler{}, engine.WithCloseTimeout(200*time.Millisecond))
+			// An 8 MiB frame to a client that does not read: no backlog cap.
+			s := startServer(t, engine.Handler{}, engine.WithCloseTimeout(200*time.Millisecond), engine.WithMaxBacklog(-1))
 			h := s.hub
 			c := dial(t, s)
 			m := s.conn(t, c.id)

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -71,6 +72,10 @@ type Shard struct {
 	arena []byte
 	iov   [][]byte
 	after []afterFlush
+	max   int                  // the hub's backlog cap
+	held  map[*Conn]*heldQueue // congested connections (PolicyDropOldest)
+	keep  []*codec.Frame       // held frames written by this flush
+	slow  []*Conn              // passed the cap under PolicyClose
 }
 
 // afterFlush is a function to run once c's queue has been written.
@@ -80,7 +85,8 @@ type afterFlush struct {
 }
 
 func newShard(h *Hub, loop gnet.EventLoop) *Shard {
-	s := &Shard{hub: h, loop: loop, rooms: make(map[string]*room)}
+	s := &Shard{hub: h, loop: loop, rooms: make(map[string]*room), max: h.maxBacklog(),
+		held: make(map[*Conn]*heldQueue)}
 	s.run = gnet.RunnableFunc(s.drain)
 	return s
 }
@@ -102,6 +108,15 @@ func (s *Shard) enqueue(o op) error {
 	}
 	s.scheduled = true
 	s.mu.Unlock()
+	if d := s.hub.FlushInterval; d > 0 {
+		time.AfterFunc(d, func() { _ = s.kick() })
+		return nil
+	}
+	return s.kick()
+}
+
+// kick asks the loop to drain the inbox.
+func (s *Shard) kick() error {
 	if err := s.loop.Execute(context.Background(), s.run); err != nil {
 		s.abandon()
 		return ErrStopped
@@ -150,12 +165,12 @@ func (s *Shard) drain(context.Context) error {
 func (s *Shard) apply(o *op) {
 	switch o.kind {
 	case opSend:
-		s.push(o.c, o.f.Bytes())
+		s.push(o.c, o.f)
 	case opBroadcast:
-		s.pushAll(s.conns, o.c, o.f.Bytes())
+		s.pushAll(s.conns, o.c, o.f)
 	case opPublish:
 		if r := s.rooms[o.room]; r != nil {
-			s.pushAll(r.members, o.c, o.f.Bytes())
+			s.pushAll(r.members, o.c, o.f)
 		}
 	case opJoin:
 		s.join(o.c, o.room)
@@ -166,7 +181,7 @@ func (s *Shard) apply(o *op) {
 			return
 		}
 		if o.f != nil {
-			s.push(o.c, o.f.Bytes())
+			s.push(o.c, o.f)
 		}
 		o.c.sealed = true
 		if o.fn != nil {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/wshub/wshub/engine"
+	"github.com/wshub/wshub/hub"
 )
 
 func main() {
@@ -55,6 +56,9 @@ type config struct {
 	origins    string
 	maxMessage int64
 	loops      int
+	maxBacklog int
+	policy     string
+	flush      time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -66,6 +70,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.origins, "origins", "", "comma-separated extra allowed origins (* for any); same-origin is always allowed")
 	fs.Int64Var(&c.maxMessage, "max-message", 1<<20, "largest message in bytes")
 	fs.IntVar(&c.loops, "loops", runtime.NumCPU(), "number of event loops")
+	fs.IntVar(&c.maxBacklog, "max-backlog", hub.DefaultMaxBacklog, "bytes queued for one client before -slow-policy applies (-1: no cap)")
+	fs.StringVar(&c.policy, "slow-policy", "close", "slow client policy: close (1008), drop-newest or drop-oldest")
+	fs.DurationVar(&c.flush, "flush-interval", 0, "let writes wait up to this long to share a write(2), e.g. 16ms (0: at the end of each loop iteration)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -91,6 +98,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
+	policy, err := hub.ParseSlowPolicy(cfg.policy)
+	if err != nil {
+		return err
+	}
 	var origins []string
 	for _, o := range strings.Split(cfg.origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -102,6 +113,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		engine.WithOrigins(origins...),
 		engine.WithMaxMessage(cfg.maxMessage),
 		engine.WithLoops(cfg.loops),
+		engine.WithMaxBacklog(cfg.maxBacklog),
+		engine.WithSlowPolicy(policy),
+		engine.WithFlushInterval(cfg.flush),
 	)
 	if err := srv.Start(cfg.addr); err != nil {
 		return err
