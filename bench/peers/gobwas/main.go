@@ -15,46 +15,25 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/wshub/wshub/bench/peers/internal/peer"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address HOST:PORT")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *addr); err != nil {
-		fmt.Fprintln(os.Stderr, "gobwas:", err)
-		os.Exit(1)
-	}
-}
+func main() { peer.Main("gobwas", run) }
 
-// run serves until ctx ends. Upgraded connections are hijacked, so closing
-// the server leaves them to die with the process.
+// run serves until ctx ends.
 func run(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
 	rooms := newRooms()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", rooms.serveWs)
 	mux.HandleFunc("/echo", serveEcho)
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	fmt.Fprintf(os.Stderr, "listening on %s\n", ln.Addr())
-	<-ctx.Done()
-	return srv.Close()
+	return peer.ServeHTTP(ctx, addr, mux)
 }
 
 // upgrade is ws.UpgradeHTTP plus one thing the README skips: bytes the

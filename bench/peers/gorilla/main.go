@@ -12,48 +12,26 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wshub/wshub/bench/peers/internal/peer"
 )
 
 // upgrader is the zero value, as in gorilla's echo example: 4 KiB buffers,
 // same-origin check, no compression.
 var upgrader = websocket.Upgrader{}
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address HOST:PORT")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *addr); err != nil {
-		fmt.Fprintln(os.Stderr, "gorilla:", err)
-		os.Exit(1)
-	}
-}
+func main() { peer.Main("gorilla", run) }
 
-// run serves until ctx ends. Upgraded connections are hijacked, so closing
-// the server leaves them to die with the process.
+// run serves until ctx ends.
 func run(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
 	rooms := newRooms()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", rooms.serveWs)
 	mux.HandleFunc("/echo", serveEcho)
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	fmt.Fprintf(os.Stderr, "listening on %s\n", ln.Addr())
-	<-ctx.Done()
-	return srv.Close()
+	return peer.ServeHTTP(ctx, addr, mux)
 }
 
 // serveEcho is gorilla's examples/echo handler: read a message, write it

@@ -14,43 +14,22 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/lxzan/gws"
+
+	"github.com/wshub/wshub/bench/peers/internal/peer"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address HOST:PORT")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *addr); err != nil {
-		fmt.Fprintln(os.Stderr, "gws:", err)
-		os.Exit(1)
-	}
-}
+func main() { peer.Main("gws", run) }
 
 // run serves until ctx ends. Upgraded connections are hijacked, so closing
 // the server leaves them to die with the process.
 func run(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", serve(newRoomUpgrader()))
 	mux.HandleFunc("/echo", serve(gws.NewUpgrader(&echoHandler{}, nil)))
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	fmt.Fprintf(os.Stderr, "listening on %s\n", ln.Addr())
-	<-ctx.Done()
-	return srv.Close()
+	return peer.ServeHTTP(ctx, addr, mux)
 }
 
 // serve is the README's best-practice handler: upgrade, then read in a new

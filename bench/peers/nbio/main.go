@@ -14,28 +14,16 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/lesismal/nbio/logging"
 	"github.com/lesismal/nbio/nbhttp"
 	"github.com/lesismal/nbio/nbhttp/websocket"
+
+	"github.com/wshub/wshub/bench/peers/internal/peer"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address HOST:PORT")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *addr); err != nil {
-		fmt.Fprintln(os.Stderr, "nbio:", err)
-		os.Exit(1)
-	}
-}
+func main() { peer.Main("nbio", run) }
 
 // run serves until ctx ends. The engine writes the bound address back into
 // addrs, which is how port 0 becomes a real port.
@@ -56,7 +44,7 @@ func run(ctx context.Context, addr string) error {
 	if err := engine.Start(); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "listening on %s\n", addrs[0])
+	peer.Announce(addrs[0])
 	<-ctx.Done()
 	engine.Stop()
 	return nil

@@ -17,25 +17,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/wshub/wshub/bench/peers/internal/peer"
 )
 
-func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address HOST:PORT")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *addr); err != nil {
-		fmt.Fprintln(os.Stderr, "raw:", err)
-		os.Exit(1)
-	}
-}
+func main() { peer.Main("raw", run) }
 
 // run accepts until ctx ends; open connections die with the process.
 func run(ctx context.Context, addr string) error {
@@ -49,7 +37,7 @@ func run(ctx context.Context, addr string) error {
 		<-ctx.Done()
 		ln.Close()
 	}()
-	fmt.Fprintf(os.Stderr, "listening on %s\n", ln.Addr())
+	peer.Announce(ln.Addr().String())
 	for {
 		nc, err := ln.Accept()
 		if ctx.Err() != nil {
