@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/wshub/wshub/hub"
@@ -50,10 +49,11 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	return gnet.None
 }
 
-// OnTick runs on gnet's ticker goroutine: it asks every loop to sweep.
+// OnTick runs on gnet's ticker goroutine: it asks every loop to sweep its
+// deadlines. The sweep is a hub op, so it also ends in a flush, which gives
+// frames held for congested connections (hub.PolicyDropOldest) their chance.
 func (e *events) OnTick() (time.Duration, gnet.Action) {
 	for _, sh := range e.s.hub.Shards() {
-		sh := sh
 		_ = sh.Do(func() { e.s.sweep(sh) })
 	}
 	return tickEvery, gnet.None

@@ -135,7 +135,7 @@ func (s *Shard) hold(c *Conn, f *codec.Frame) {
 // gnet does not report when a socket's buffer drains. Event loop only.
 func (s *Shard) pump() {
 	for c, q := range s.held {
-		if c.detached || c.sealed {
+		if c.detached {
 			s.dropHeld(c, q)
 			continue
 		}
