@@ -24,6 +24,8 @@
 //     your own goroutines.
 //   - The payload passed to OnMessage is valid only until OnMessage returns;
 //     copy it to keep it.
+//   - A panic in a callback is recovered and logged with its stack; only
+//     that connection fails (close 1011, or HTTP 500 on an HTTP route).
 //   - Conn.Send*, Conn.Close, Conn.Value/SetValue and every Server method are
 //     safe from any goroutine. Handle, HandleHTTP and the options must be set
 //     before Start.

@@ -137,7 +137,5 @@ func (s *Server) closed(c *Conn, err error) {
 		why = &CloseError{Code: ws.StatusAbnormalClosure, Reason: reason, Remote: true}
 	}
 	s.log.Info("disconnect", "id", c.ID(), "remote", c.remote, "code", int(why.Code), "reason", why.Reason)
-	if h := c.handler.OnDisconnect; h != nil {
-		h(c, why)
-	}
+	s.onDisconnect(c, why)
 }

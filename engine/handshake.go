@@ -60,11 +60,9 @@ func (s *Server) upgrade(c *Conn, req *codec.Request, head []byte, h *Handler) g
 	c.req.Store(req)
 	s.hub.Attach(c)
 	s.log.Info("connect", "id", c.ID(), "remote", c.remote, "path", req.Path, "query", req.RawQuery)
-	if h.OnConnect != nil {
-		// Before the 101 leaves: whatever OnConnect queues (a room join, a
-		// welcome) is in place before the client can know it is connected.
-		h.OnConnect(c)
-	}
+	// Before the 101 leaves: whatever OnConnect queues (a room join, a
+	// welcome) is in place before the client can know it is connected.
+	s.onConnect(c)
 	c.req.Store(nil) // Request parses c.head again if asked
 	if _, err := c.Socket().Write(codec.AppendUpgradeResponse(nil, key, nil)); err != nil {
 		return gnet.Close
@@ -141,7 +139,7 @@ func (s *Server) serveHTTP(c *Conn, req *codec.Request, h http.Handler) gnet.Act
 		Body:       http.NoBody,
 	}
 	w := &responseWriter{header: make(http.Header)}
-	h.ServeHTTP(w, hr)
+	s.serveGuarded(h, w, hr)
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}

@@ -77,8 +77,8 @@ func (s *Server) message(c *Conn, m *codec.Message) gnet.Action {
 	}
 	switch m.OpCode {
 	case ws.OpText, ws.OpBinary:
-		if c.state == stateOpen && c.handler.OnMessage != nil {
-			c.handler.OnMessage(c, m.OpCode, m.Payload)
+		if c.state == stateOpen {
+			s.onMessage(c, m.OpCode, m.Payload)
 		}
 	case ws.OpPing:
 		if c.state == stateOpen {
