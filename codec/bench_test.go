@@ -84,3 +84,25 @@ func BenchmarkFrameShared(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHandshake parses and checks a browser's opening handshake, as the
+// engine does once per connection.
+func BenchmarkHandshake(b *testing.B) {
+	head := []byte("GET /ws?room=lobby HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: Upgrade\r\n" +
+		"Pragma: no-cache\r\nCache-Control: no-cache\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n" +
+		"Upgrade: websocket\r\nOrigin: http://127.0.0.1:8080\r\nSec-WebSocket-Version: 13\r\n" +
+		"Accept-Encoding: gzip, deflate, br\r\nAccept-Language: en-US,en;q=0.9\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+		"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(head)))
+	for b.Loop() {
+		req, n, err := codec.ParseRequest(head, 0)
+		if err != nil || n != len(head) {
+			b.Fatal(n, err)
+		}
+		if _, err := codec.CheckUpgrade(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

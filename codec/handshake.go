@@ -127,9 +127,13 @@ func splitTarget(req *Request) error {
 	return nil
 }
 
-// parseHeaderLines parses "Name: value" lines separated by CRLF.
+// parseHeaderLines parses "Name: value" lines separated by CRLF. The map is
+// sized up front, every header's first value shares one backing array, and
+// the usual handshake headers get their canonical key without an allocation.
 func parseHeaderLines(lines string) (http.Header, error) {
-	h := http.Header{}
+	n := strings.Count(lines, "\r\n") + 1
+	h := make(http.Header, n)
+	vals := make([]string, 0, n)
 	for lines != "" {
 		var line string
 		line, lines, _ = strings.Cut(lines, "\r\n")
@@ -137,11 +141,35 @@ func parseHeaderLines(lines string) (http.Header, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := textproto.CanonicalMIMEHeaderKey(name)
-		h[key] = append(h[key], value)
+		key, ok := commonKeys[name]
+		if !ok {
+			key = textproto.CanonicalMIMEHeaderKey(name)
+		}
+		if prev, ok := h[key]; ok {
+			h[key] = append(prev, value)
+			continue
+		}
+		vals = append(vals, value)
+		h[key] = vals[len(vals)-1 : len(vals) : len(vals)] // a repeat appends elsewhere
 	}
 	return h, nil
 }
+
+// commonKeys maps the spellings of common request headers seen on the wire
+// (canonical, as browsers send them, lower case) to their canonical keys.
+var commonKeys = func() map[string]string {
+	m := make(map[string]string)
+	for _, k := range []string{
+		"Host", "Upgrade", "Connection", "Origin", "User-Agent", "Pragma",
+		"Cache-Control", "Accept", "Accept-Encoding", "Accept-Language", "Cookie",
+		"Authorization", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
+		"Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol",
+	} {
+		canon := textproto.CanonicalMIMEHeaderKey(k)
+		m[k], m[canon], m[strings.ToLower(k)] = canon, canon, canon
+	}
+	return m
+}()
 
 func parseHeaderLine(line string) (name, value string, err error) {
 	if line != "" && (line[0] == ' ' || line[0] == '\t') {
