@@ -80,10 +80,14 @@ func (c *Conn) Value() any {
 // SetValue stores v with the connection (e.g. a player's game state).
 func (c *Conn) SetValue(v any) { c.value.Store(&v) }
 
-// Send queues a text (ws.OpText) or binary (ws.OpBinary) message. It returns
-// hub.ErrClosed once the connection is gone; a message queued while the
-// connection is closing is dropped.
+// Send queues a text (ws.OpText) or binary (ws.OpBinary) message, or a ping
+// or pong of at most 125 bytes; other opcodes, close among them (use Close),
+// return hub.ErrBadOpCode. It returns hub.ErrClosed once the connection is
+// gone; a message queued while the connection is closing is dropped.
 func (c *Conn) Send(op ws.OpCode, payload []byte) error {
+	if op == ws.OpClose {
+		return hub.ErrBadOpCode
+	}
 	return c.srv.hub.Send(c, op, payload)
 }
 

@@ -227,6 +227,10 @@ func TestSendBadOpcode(t *testing.T) {
 			}
 		})
 	}
+	// Conn.Send refuses close frames too: closing goes through Close.
+	if err := conn.Send(ws.OpClose, []byte{0x03, 0xe8}); !errors.Is(err, hub.ErrBadOpCode) {
+		t.Errorf("Conn.Send(OpClose) = %v, want hub.ErrBadOpCode", err)
+	}
 	// Nothing was sent: the next frame is the echo.
 	c.send(text("ok"))
 	c.expectFrame(ws.OpText, []byte("ok"))
