@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/wshub/wshub/codec"
 )
@@ -89,11 +88,9 @@ func (s *Server) respond(c *Conn, resp []byte) gnet.Action {
 	if _, err := gc.Write(resp); err != nil {
 		return gnet.Close
 	}
-	if gc.OutboundBuffered() != 0 || unix.Shutdown(gc.Fd(), unix.SHUT_WR) != nil {
+	if !s.lingerClose(c) {
 		return gnet.Close // gnet flushes what it can, then closes
 	}
-	c.state = stateLinger
-	s.timeout(c, lingerTimeout)
 	return gnet.None
 }
 

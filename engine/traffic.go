@@ -128,11 +128,23 @@ func (s *Server) fail(c *Conn, err error) {
 // (or lingerTimeout), so that our last bytes are not lost to a reset.
 // Event loop only, outside OnTraffic.
 func (s *Server) shut(c *Conn, linger bool) {
-	gc := c.Socket()
-	if linger && gc.OutboundBuffered() == 0 && unix.Shutdown(gc.Fd(), unix.SHUT_WR) == nil {
-		c.state = stateLinger
-		s.timeout(c, lingerTimeout)
+	if linger && s.lingerClose(c) {
 		return
 	}
-	_ = gc.EventLoop().Close(gc)
+	_ = c.Socket().EventLoop().Close(c.Socket())
+}
+
+// lingerClose shuts c's write side and reads until the peer's EOF or
+// lingerTimeout, so that the bytes already written reach the peer instead
+// of being lost to a reset. It reports false, having done nothing, when
+// gnet still buffers output (shutting down now would cut it off) or the
+// shutdown fails; the caller then closes outright. Event loop only.
+func (s *Server) lingerClose(c *Conn) bool {
+	gc := c.Socket()
+	if gc.OutboundBuffered() != 0 || unix.Shutdown(gc.Fd(), unix.SHUT_WR) != nil {
+		return false
+	}
+	c.state = stateLinger
+	s.timeout(c, lingerTimeout)
+	return true
 }

@@ -77,9 +77,7 @@ func (h *Hub) maxBacklog() int {
 // by at most one message, and a message larger than the cap still goes to
 // a connection that keeps up. Event loop only.
 func (s *Shard) offer(c *Conn, f *codec.Frame, b []byte) {
-	if c.tail == 0 && c.pending == 0 {
-		c.out = c.gc.OutboundBuffered() // first frame for c in this drain
-	}
+	s.touch(c)
 	if !c.congested && c.out+c.pending < s.max {
 		s.chain(c, b)
 		c.pending += len(b)
@@ -105,6 +103,14 @@ func (s *Shard) offer(c *Conn, f *codec.Frame, b []byte) {
 type heldQueue struct {
 	frames []*codec.Frame
 	bytes  int
+}
+
+// touch reads c's socket backlog when c gets its first frame of this drain;
+// later frames of the drain add to c.pending instead. Event loop only.
+func (s *Shard) touch(c *Conn) {
+	if c.tail == 0 && c.pending == 0 {
+		c.out = c.gc.OutboundBuffered()
+	}
 }
 
 // hold keeps f for c in the hub, dropping the oldest held frames beyond the
@@ -139,9 +145,7 @@ func (s *Shard) pump() {
 			s.dropHeld(c, q)
 			continue
 		}
-		if c.tail == 0 && c.pending == 0 {
-			c.out = c.gc.OutboundBuffered()
-		}
+		s.touch(c)
 		for len(q.frames) > 0 && c.out+c.pending < s.max {
 			f := q.frames[0]
 			q.frames[0] = nil

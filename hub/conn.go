@@ -53,7 +53,3 @@ func (c *Conn) SetSocket(gc gnet.Conn) { c.gc = gc }
 
 // Socket returns the gnet connection given to SetSocket. Event loop only.
 func (c *Conn) Socket() gnet.Conn { return c.gc }
-
-// Attached reports whether the connection is registered (Attach ran and Detach
-// did not). Event loop only.
-func (c *Conn) Attached() bool { return c.shard.Load() != nil && !c.detached }

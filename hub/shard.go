@@ -91,9 +91,6 @@ func newShard(h *Hub, loop gnet.EventLoop) *Shard {
 	return s
 }
 
-// Loop returns the event loop the shard belongs to.
-func (s *Shard) Loop() gnet.EventLoop { return s.loop }
-
 // Do runs fn on the shard's event loop, after the work already queued for it.
 // Safe from any goroutine.
 func (s *Shard) Do(fn func()) error { return s.enqueue(op{kind: opFunc, fn: fn}) }
