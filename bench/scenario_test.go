@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/goleak"
 
 	"github.com/wshub/wshub/bench"
@@ -55,18 +54,19 @@ func newChat(pass relay) *engine.Server {
 	srv := engine.New(engine.WithLoops(2))
 	srv.Handle("/ws", engine.Handler{
 		OnConnect: func(c *engine.Conn) {
-			room := c.Query().Get("room")
+			q, _ := c.Query()
+			room := q.Get("room")
 			c.SetValue(room)
-			_ = srv.Hub().Join(c, room)
+			_ = c.Join(room)
 		},
-		OnMessage: func(c *engine.Conn, op ws.OpCode, p []byte) {
+		OnMessage: func(c *engine.Conn, op engine.OpCode, p []byte) {
 			if pass(p) {
-				_ = srv.Hub().Publish(c.Value().(string), op, p)
+				_ = srv.Publish(c.Value().(string), op, p)
 			}
 		},
 	})
 	srv.Handle("/echo", engine.Handler{
-		OnMessage: func(c *engine.Conn, op ws.OpCode, p []byte) { _ = c.Send(op, p) },
+		OnMessage: func(c *engine.Conn, op engine.OpCode, p []byte) { _ = c.Send(op, p) },
 	})
 	srv.HandleHTTP("/stats", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		var ms runtime.MemStats

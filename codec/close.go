@@ -40,18 +40,21 @@ func parseClose(p []byte) (ws.StatusCode, string, error) {
 	return code, string(p[2:]), nil
 }
 
-// ValidCloseCode reports whether code may appear in a received close frame
-// (RFC 6455 §7.4.1, §7.4.2): 1000-1003, 1007-1011 and 3000-4999. It follows
-// the Autobahn test suite (cases 7.7.x and 7.9.x) in refusing 1012-1014,
-// which IANA registered after RFC 6455, as well as the codes an endpoint must
-// never send (1004-1006, 1015). Safe from any goroutine.
+// ValidCloseCode reports whether code may appear in a close frame, sent or
+// received (RFC 6455 §7.4 and the IANA registry): 1000-1003, 1007-1014
+// (1012-1014 were registered after the RFC: service restart, try again
+// later, bad gateway) and 3000-4999 for libraries and applications. 1004
+// is reserved, and 1005, 1006 and 1015 are for reporting only: an endpoint
+// never sends them. The Autobahn test suite's invalid codes (cases 7.9.x:
+// 0, 999, 1004-1006, 1016, 1100, 2000, 2999) are all refused. Safe from
+// any goroutine.
 func ValidCloseCode(code ws.StatusCode) bool {
 	switch {
 	case code.IsApplicationSpec(), code.IsPrivateSpec():
 		return true
 	case code >= ws.StatusNormalClosure && code <= ws.StatusUnsupportedData:
 		return true
-	case code >= ws.StatusInvalidFramePayloadData && code <= ws.StatusInternalServerError:
+	case code >= ws.StatusInvalidFramePayloadData && code <= 1014:
 		return true
 	}
 	return false

@@ -181,17 +181,18 @@ func reservedOpRows() []golden {
 }
 
 // closeCodeRows are the close codes of Autobahn cases 7.7.x (accepted) and
-// 7.9.x (refused).
+// 7.9.x (refused), with the IANA-registered 1012-1014 (accepted) and the
+// codes for reporting only, 1015, and beyond 4999 (refused).
 func closeCodeRows() []golden {
 	var rows []golden
-	for _, c := range []ws.StatusCode{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999} {
+	for _, c := range []ws.StatusCode{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999} {
 		rows = append(rows, golden{
 			name:   fmt.Sprintf("close code %d is accepted", c),
 			frames: []fr{{fin: true, op: ws.OpClose, payload: closeBody(c, "")}},
 			want:   []codec.Message{closeMsg(c, "")},
 		})
 	}
-	for _, c := range []ws.StatusCode{0, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 5000, 65535} {
+	for _, c := range []ws.StatusCode{0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535} {
 		rows = append(rows, golden{
 			name:   fmt.Sprintf("close code %d is refused", c),
 			frames: []fr{{fin: true, op: ws.OpClose, payload: closeBody(c, "")}},

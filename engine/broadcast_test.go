@@ -7,12 +7,11 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gorilla/websocket"
 
 	"github.com/wshub/wshub/engine"
+	"github.com/wshub/wshub/internal/wstest"
 )
 
 // roomServer serves a chat room: every client joins room "r" on connect and
@@ -26,15 +25,21 @@ type roomServer struct {
 func (rs *roomServer) handler() engine.Handler {
 	return engine.Handler{
 		OnConnect: func(c *engine.Conn) {
-			_ = c.Server().Hub().Join(c, "r")
+			_ = c.Join("r")
 			rs.mu.Lock()
-			rs.byName[c.Query().Get("name")] = c
+			rs.byName[nameOf(c)] = c
 			rs.mu.Unlock()
 		},
-		OnMessage: func(c *engine.Conn, op ws.OpCode, p []byte) {
-			_ = c.Server().Hub().Publish("r", op, p)
+		OnMessage: func(c *engine.Conn, op engine.OpCode, p []byte) {
+			_ = c.Server().Publish("r", op, p)
 		},
 	}
+}
+
+// nameOf returns the ?name= of c's upgrade request.
+func nameOf(c *engine.Conn) string {
+	q, _ := c.Query()
+	return q.Get("name")
 }
 
 func (rs *roomServer) conn(name string) *engine.Conn {
@@ -49,25 +54,13 @@ func (rs *roomServer) len() int {
 	return len(rs.byName)
 }
 
-// dialMany opens n gorilla clients on path+"?name=<i>", several at a time.
-func dialMany(t *testing.T, addr string, n int) []*websocket.Conn {
+// dialMany opens n clients on wsPath+"?name=<i>", several at a time.
+func dialMany(t *testing.T, addr string, n int) []*rawConn {
 	t.Helper()
-	cs := make([]*websocket.Conn, n)
+	cs := make([]*rawConn, n)
 	errs := make([]error, n)
-	d := websocket.Dialer{HandshakeTimeout: waitTimeout}
 	parallelN(n, 32, func(i int) {
-		c, resp, err := d.Dial(fmt.Sprintf("ws://%s%s?name=%d", addr, wsPath, i), nil)
-		if err == nil {
-			_ = resp.Body.Close()
-		}
-		cs[i], errs[i] = c, err
-	})
-	t.Cleanup(func() {
-		for _, c := range cs {
-			if c != nil {
-				_ = c.Close()
-			}
-		}
+		cs[i], errs[i] = wstest.DialE(t, addr, fmt.Sprintf("%s?name=%d", wsPath, i))
 	})
 	if err := errors.Join(errs...); err != nil {
 		t.Fatalf("dial %d clients: %v", n, err)
@@ -77,19 +70,18 @@ func dialMany(t *testing.T, addr string, n int) []*websocket.Conn {
 
 // expectEach has every client read len(want[i]) messages and compares them
 // with want(i), reading several clients at a time.
-func expectEach(t *testing.T, cs []*websocket.Conn, want func(i int) []string) {
+func expectEach(t *testing.T, cs []*rawConn, want func(i int) []string) {
 	t.Helper()
 	errs := make([]error, len(cs))
 	parallelN(len(cs), 32, func(i int) {
 		c := cs[i]
-		_ = c.SetReadDeadline(time.Now().Add(2 * waitTimeout))
 		for k, w := range want(i) {
 			typ, p, err := c.ReadMessage()
 			if err != nil {
 				errs[i] = fmt.Errorf("client %d, message %d: %w", i, k, err)
 				return
 			}
-			if typ != websocket.TextMessage || string(p) != w {
+			if typ != ws.OpText || string(p) != w {
 				errs[i] = fmt.Errorf("client %d, message %d: got %d %q, want text %q", i, k, typ, p, w)
 				return
 			}
@@ -110,7 +102,7 @@ func TestRoomAndBroadcast(t *testing.T) {
 	srv, addr := serve(t, rs.handler())
 	cs := dialMany(t, addr, n)
 	waitFor(t, "every client in the room", func() bool {
-		return srv.Hub().Members("r") == n && rs.len() == n
+		return srv.Members("r") == n && rs.len() == n
 	})
 
 	t.Run("Len Range Get", func(t *testing.T) {
@@ -123,7 +115,7 @@ func TestRoomAndBroadcast(t *testing.T) {
 				t.Errorf("Range visits ID %d twice", c.ID())
 			}
 			seen[c.ID()] = true
-			if rs.conn(c.Query().Get("name")) != c {
+			if rs.conn(nameOf(c)) != c {
 				t.Errorf("Range visits conn %d that OnConnect did not see", c.ID())
 			}
 			if got, ok := srv.Get(c.ID()); !ok || got != c {
@@ -146,10 +138,7 @@ func TestRoomAndBroadcast(t *testing.T) {
 		for k := range 10 {
 			msg := "message " + strconv.Itoa(k)
 			want = append(want, msg)
-			_ = cs[0].SetWriteDeadline(time.Now().Add(waitTimeout))
-			if err := cs[0].WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-				t.Fatalf("send %q: %v", msg, err)
-			}
+			cs[0].Send(text(msg))
 		}
 		expectEach(t, cs, func(int) []string { return want })
 	})
@@ -185,7 +174,7 @@ func TestRoomAndBroadcast(t *testing.T) {
 			_ = c.Close()
 		}
 		waitFor(t, "Len to drop", func() bool { return srv.Len() == n-leave })
-		waitFor(t, "the room to shrink", func() bool { return srv.Hub().Members("r") == n-leave })
+		waitFor(t, "the room to shrink", func() bool { return srv.Members("r") == n-leave })
 		count := 0
 		srv.Range(func(*engine.Conn) bool { count++; return true })
 		if count != n-leave {
@@ -242,14 +231,13 @@ func TestLargeBroadcast(t *testing.T) {
 		if i == 0 {
 			want = toFirst
 		}
-		_ = cs[i].SetReadDeadline(time.Now().Add(2 * waitTimeout))
 		for k, w := range want {
 			typ, p, err := cs[i].ReadMessage()
 			if err != nil {
 				errs[i] = fmt.Errorf("client %d, message %d: %w", i, k, err)
 				return
 			}
-			if typ != int(w.op) || !bytes.Equal(p, w.p) {
+			if typ != w.op || !bytes.Equal(p, w.p) {
 				errs[i] = fmt.Errorf("client %d, message %d: got %d %s, want %d %s", i, k, typ, abbrev(p), w.op, abbrev(w.p))
 				return
 			}

@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
-	"github.com/gorilla/websocket"
 
 	"github.com/wshub/wshub/engine"
 )
@@ -41,35 +40,14 @@ func TestClientClose(t *testing.T) {
 			_, addr := serve(t, rec.handler())
 			c := dialUpgraded(t, addr)
 			rec.conns.next(t)
-			c.send(closeFrame(tt.body))
-			c.expectClose(tt.wantReply)
-			c.expectEOF()
+			c.Send(closeFrame(tt.body))
+			c.ExpectClose(tt.wantReply)
+			c.ExpectEOF()
 			ce := rec.gone.next(t)
 			if ce.Code != tt.wantCode || ce.Reason != tt.wantReason || !ce.Remote {
 				t.Errorf("OnDisconnect %+v, want code %d reason %q remote", ce, tt.wantCode, tt.wantReason)
 			}
 		})
-	}
-}
-
-// TestGorillaClientClose closes from gorilla/websocket: it gets its 1000
-// echoed.
-func TestGorillaClientClose(t *testing.T) {
-	t.Parallel()
-	rec := newRecorder()
-	_, addr := serve(t, rec.handler())
-	c := dialGorilla(t, addr, wsPath)
-	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
-	if err := c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(waitTimeout)); err != nil {
-		t.Fatalf("write close: %v", err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(waitTimeout))
-	_, _, err := c.ReadMessage()
-	if code := closeCodeOf(err); code != websocket.CloseNormalClosure {
-		t.Fatalf("read after close: %v, want close 1000", err)
-	}
-	if ce := rec.gone.next(t); ce.Code != 1000 || ce.Reason != "bye" || !ce.Remote {
-		t.Errorf("OnDisconnect %+v, want 1000 \"bye\" remote", ce)
 	}
 }
 
@@ -100,12 +78,12 @@ func TestServerClose(t *testing.T) {
 			if err := conn.Close(tt.code, tt.reason); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
-			reason := c.expectClose(tt.code)
+			reason := c.ExpectClose(tt.code)
 			if reason != tt.wantReason || !utf8.ValidString(reason) {
 				t.Errorf("close reason %q, want %q", reason, tt.wantReason)
 			}
-			c.send(closeFrame(closeBody(tt.code, "")))
-			c.expectEOF()
+			c.Send(closeFrame(closeBody(tt.code, "")))
+			c.ExpectEOF()
 			ce := rec.gone.next(t)
 			// The reason is reported as it was sent (cut to 123 bytes).
 			if ce.Code != tt.code || ce.Remote || ce.Reason != tt.wantReason {
@@ -146,14 +124,14 @@ func TestServerCloseOrder(t *testing.T) {
 			c := dialUpgraded(t, addr)
 			conn := rec.conns.next(t)
 			if tt.onLoop {
-				c.send(text("close me"))
+				c.Send(text("close me"))
 			} else if err := sendCloseSend(conn); err != nil {
 				t.Fatalf("send, close, send: %v", err)
 			}
-			c.expectFrame(ws.OpText, []byte("before"))
-			c.expectClose(4000)
-			c.send(closeFrame(closeBody(4000, "")))
-			c.expectEOF()
+			c.ExpectFrame(ws.OpText, []byte("before"))
+			c.ExpectClose(4000)
+			c.Send(closeFrame(closeBody(4000, "")))
+			c.ExpectEOF()
 			if !tt.onLoop {
 				return
 			}
@@ -182,8 +160,8 @@ func TestServerCloseTimeout(t *testing.T) {
 	if err := conn.Close(4000, "bye"); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	c.expectClose(4000)
-	c.expectEOF()
+	c.ExpectClose(4000)
+	c.ExpectEOF()
 	if took := time.Since(start); took < closeTimeout || took > closeTimeout+3*time.Second {
 		t.Errorf("TCP closed %v after Close, want after the close timeout of %v", took, closeTimeout)
 	}
@@ -204,8 +182,8 @@ func TestClientDropsTCP(t *testing.T) {
 		{name: "idle"},
 		{name: "after a message", frames: []frame{text("hi")}},
 		{name: "inside a fragmented message", frames: fragments(ws.OpText, "unfinished", "x")[:1]},
-		{name: "inside a partial frame header", raw: text("abc").bytes()[:3]},
-		{name: "inside a partial payload", raw: text("abcdef").bytes()[:8]},
+		{name: "inside a partial frame header", raw: text("abc").Bytes()[:3]},
+		{name: "inside a partial payload", raw: text("abcdef").Bytes()[:8]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,10 +193,10 @@ func TestClientDropsTCP(t *testing.T) {
 			c := dialUpgraded(t, addr)
 			rec.conns.next(t)
 			if len(tt.frames) > 0 {
-				c.send(tt.frames...)
+				c.Send(tt.frames...)
 			}
 			if len(tt.raw) > 0 {
-				c.write(tt.raw)
+				c.Write(tt.raw)
 			}
 			_ = c.Close()
 			if ce := rec.gone.next(t); ce.Code != ws.StatusAbnormalClosure || !ce.Remote {
@@ -257,17 +235,11 @@ func TestStop(t *testing.T) {
 			codes := make(chan int, tt.answer)
 			var readers sync.WaitGroup
 			for range tt.answer {
-				g := dialGorilla(t, addr, wsPath)
+				c := dialUpgraded(t, addr)
 				readers.Add(1)
 				go func() {
 					defer readers.Done()
-					_ = g.SetReadDeadline(time.Now().Add(2 * waitTimeout))
-					for {
-						if _, _, err := g.ReadMessage(); err != nil {
-							codes <- closeCodeOf(err)
-							return
-						}
-					}
+					codes <- answerClose(c)
 				}()
 			}
 			raws := make([]*rawConn, tt.silent)
@@ -288,13 +260,13 @@ func TestStop(t *testing.T) {
 			readers.Wait()
 			close(codes)
 			for code := range codes {
-				if code != websocket.CloseGoingAway {
-					t.Errorf("gorilla client got close %d, want 1001", code)
+				if code != int(ws.StatusGoingAway) {
+					t.Errorf("answering client got close %d, want 1001", code)
 				}
 			}
 			for _, c := range raws {
-				c.expectClose(ws.StatusGoingAway)
-				c.expectEOF()
+				c.ExpectClose(ws.StatusGoingAway)
+				c.ExpectEOF()
 			}
 			for range tt.answer + tt.silent {
 				rec.gone.next(t)
@@ -327,11 +299,11 @@ func TestStopRefusesNewHandshakes(t *testing.T) {
 		defer cancel()
 		stopped <- srv.Stop(ctx)
 	}()
-	silent.expectClose(ws.StatusGoingAway) // Stop has begun
+	silent.ExpectClose(ws.StatusGoingAway) // Stop has begun
 
 	late := dialRaw(t, addr)
-	late.write([]byte(upgradeRequest(addr, wsPath)))
-	resp := late.response()
+	late.Write([]byte(upgradeRequest(addr, wsPath)))
+	resp := late.Response()
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("handshake during Stop: %s, want 503", resp.Status)
@@ -345,7 +317,7 @@ func TestStopRefusesNewHandshakes(t *testing.T) {
 	case <-time.After(2 * waitTimeout):
 		t.Fatalf("Stop did not return")
 	}
-	silent.expectEOF()
+	silent.ExpectEOF()
 }
 
 // TestCloseBadCode: Close refuses codes that may not be sent and leaves the
@@ -376,6 +348,16 @@ func TestCloseBadCode(t *testing.T) {
 			}
 		})
 	}
-	c.send(text("still open"))
-	c.expectFrame(ws.OpText, []byte("still open"))
+	c.Send(text("still open"))
+	c.ExpectFrame(ws.OpText, []byte("still open"))
+}
+
+// answerClose reads c until the server's close frame, answers it and
+// returns the code (-1 on any error). Safe from any goroutine.
+func answerClose(c *rawConn) int {
+	code, err := c.AnswerClose()
+	if err != nil {
+		return -1
+	}
+	return int(code)
 }

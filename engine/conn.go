@@ -5,41 +5,29 @@ import (
 	"net/url"
 	"sync/atomic"
 
-	"github.com/gobwas/ws"
-
 	"github.com/wshub/wshub/codec"
-	"github.com/wshub/wshub/hub"
-)
-
-// connState is where a connection is in its life. Event loop only.
-type connState uint8
-
-const (
-	stateHandshake connState = iota // reading the request head
-	stateOpen                       // WebSocket open
-	stateClosing                    // we sent close, waiting for the peer's
-	stateClosed                     // close done or failed; socket closing
-	stateLinger                     // write side shut; reading until EOF
+	"github.com/wshub/wshub/internal/hub"
 )
 
 // Conn is one WebSocket connection. Its ID, RemoteAddr and Request never
-// change; every method is safe from any goroutine unless it says otherwise.
+// change. Every method is safe from any goroutine, event-loop callbacks
+// included: sends are queued, in call order, and written by the
+// connection's event loop (at the end of the current callback when called
+// from one of its callbacks, without waking the loop).
 type Conn struct {
-	hub.Conn // ID, Backlog
-
+	hc      hub.Conn // lifecycle, registry, rooms, outbound queue
+	sock    socket
 	srv     *Server
 	remote  net.Addr
 	req     atomic.Pointer[codec.Request] // parsed upgrade request, dropped after OnConnect
 	head    []byte                        // the request head as received, to parse again on demand
 	handler *Handler
 	value   atomic.Pointer[any]
-
-	// Event loop only.
-	state    connState
-	dec      codec.Decoder
-	deadline int64       // handshake, close or linger deadline in unix nanoseconds; 0 = none
-	why      *CloseError // how it ended, once known
+	dec     codec.Decoder // event loop only
 }
+
+// ID returns the connection's ID, unique within the process.
+func (c *Conn) ID() uint64 { return c.hc.ID() }
 
 // RemoteAddr returns the peer's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
@@ -48,23 +36,19 @@ func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 // form is dropped once OnConnect returns, to keep idle connections small, and
 // parsed again from the stored request head on the first call after that.
 // The result must not be modified.
-func (c *Conn) Request() *codec.Request {
+func (c *Conn) Request() *Request {
 	if r := c.req.Load(); r != nil {
 		return r
 	}
-	r, _, err := codec.ParseRequest(c.head, len(c.head))
-	if err != nil || r == nil { // cannot happen: the same bytes parsed before
-		r = &codec.Request{}
-	}
+	// The same bytes parsed before, so this cannot fail.
+	r, _, _ := codec.ParseRequest(c.head, len(c.head))
 	c.req.CompareAndSwap(nil, r)
 	return c.req.Load()
 }
 
-// Query returns the parsed query of the upgrade request.
-func (c *Conn) Query() url.Values {
-	q, _ := url.ParseQuery(c.Request().RawQuery)
-	return q
-}
+// Query returns the parsed query of the upgrade request, and the first
+// error of a malformed query (the pairs before it are kept).
+func (c *Conn) Query() (url.Values, error) { return url.ParseQuery(c.Request().RawQuery) }
 
 // Server returns the server the connection belongs to.
 func (c *Conn) Server() *Server { return c.srv }
@@ -80,46 +64,44 @@ func (c *Conn) Value() any {
 // SetValue stores v with the connection (e.g. a player's game state).
 func (c *Conn) SetValue(v any) { c.value.Store(&v) }
 
-// Send queues a text (ws.OpText) or binary (ws.OpBinary) message, or a ping
-// or pong of at most 125 bytes; other opcodes, close among them (use Close),
-// return hub.ErrBadOpCode. It returns hub.ErrClosed once the connection is
-// gone; a message queued while the connection is closing is dropped.
-func (c *Conn) Send(op ws.OpCode, payload []byte) error {
-	if op == ws.OpClose {
-		return hub.ErrBadOpCode
-	}
-	return c.srv.hub.Send(c, op, payload)
+// Send queues a message: OpText or OpBinary of any size (up to what the
+// client accepts), or OpPing or OpPong of at most 125 bytes. It returns
+// ErrCloseFrame for a close frame (use Close), ErrBadOpCode or
+// ErrControlTooLong for other frames it cannot send, ErrClosing once the
+// connection is closing and ErrClosed once it is gone.
+func (c *Conn) Send(op OpCode, payload []byte) error {
+	return c.srv.hub.Send(&c.hc, op, payload)
 }
 
-// SendText queues a text message.
-func (c *Conn) SendText(s string) error {
-	return c.srv.hub.Send(c, ws.OpText, []byte(s))
+// SendText queues a text message; see Send.
+func (c *Conn) SendText(s string) error { return c.Send(OpText, []byte(s)) }
+
+// SendBinary queues a binary message; see Send.
+func (c *Conn) SendBinary(b []byte) error { return c.Send(OpBinary, b) }
+
+// Close starts the closing handshake: a close frame with code and reason
+// (cut to 123 bytes at a UTF-8 boundary) goes out after everything queued
+// before, nothing after it; TCP closes when the peer answers, or after the
+// close timeout. It returns ErrBadCloseCode for a code that may not be sent
+// (see StatusCode), ErrClosing if the connection is already closing (by
+// Close, the peer or the server) and ErrClosed if it is gone.
+func (c *Conn) Close(code StatusCode, reason string) error {
+	return c.srv.hub.Close(&c.hc, code, reason)
 }
 
-// SendBinary queues a binary message.
-func (c *Conn) SendBinary(b []byte) error { return c.srv.hub.Send(c, ws.OpBinary, b) }
+// Join adds the connection to room; joining twice is a no-op. It takes
+// effect before anything sent after it: a Publish to room made after Join
+// returns reaches this connection.
+func (c *Conn) Join(room string) error { return c.srv.hub.Join(&c.hc, room) }
 
-// Close starts the closing handshake: it sends a close frame with code and
-// reason (at most 123 bytes) after everything queued before, waits for the
-// peer's close frame or the close timeout, then closes TCP.
-func (c *Conn) Close(code ws.StatusCode, reason string) error {
-	if !codec.ValidCloseCode(code) { // the codes one may receive are the codes one may send
-		return ErrBadCloseCode
-	}
-	reason = codec.TrimCloseReason(reason)
-	return c.srv.hub.SendLastIf(c, codec.NewCloseFrame(code, reason), func() bool {
-		return c.startClose(code, reason)
-	}, nil)
-}
+// Leave removes the connection from room. Rooms are left automatically
+// when the connection ends.
+func (c *Conn) Leave(room string) error { return c.srv.hub.Leave(&c.hc, room) }
 
-// startClose moves an open connection to closing; it runs on the loop right
-// before the close frame is queued, and says whether to queue it.
-func (c *Conn) startClose(code ws.StatusCode, reason string) bool {
-	if c.state != stateOpen {
-		return false
-	}
-	c.state = stateClosing
-	c.why = &CloseError{Code: code, Reason: reason}
-	c.srv.timeout(c, c.srv.opts.CloseTimeout)
-	return true
-}
+// Backlog returns the bytes queued for the connection that its socket has
+// not taken yet, as of its last write: what a client that does not read
+// costs (see WithMaxBacklog).
+func (c *Conn) Backlog() int { return c.hc.Backlog() }
+
+// conn returns the engine's Conn of a hub connection.
+func conn(hc *hub.Conn) *Conn { return hc.Owner().(*Conn) }

@@ -2,69 +2,52 @@ package engine_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"testing"
-	"time"
 
-	coder "github.com/coder/websocket"
 	"github.com/gobwas/ws"
-	"github.com/gorilla/websocket"
 
 	"github.com/wshub/wshub/engine"
+	"github.com/wshub/wshub/internal/wstest"
 )
 
-// client is a third-party WebSocket client under test: it sends one message
-// and returns the next message it receives.
-type client struct {
+// sender is how a test client sends one message: in one frame, or split
+// into 4 KiB fragments as gorilla/websocket's writer does. (The interop
+// tests in internal/e2e run the same checks with real client libraries.)
+type sender struct {
 	name string
-	// roundTrip dials path, sends op/payload and reads one message.
-	roundTrip func(t *testing.T, addr string, op ws.OpCode, payload []byte) (ws.OpCode, []byte, error)
+	send func(c *rawConn, op ws.OpCode, payload []byte)
 }
 
-var clients = []client{
-	{name: "gorilla", roundTrip: gorillaRoundTrip},
-	{name: "coder", roundTrip: coderRoundTrip},
+var senders = []sender{
+	{name: "one frame", send: func(c *rawConn, op ws.OpCode, p []byte) { c.Send(frame{Fin: true, Op: op, Payload: p}) }},
+	{name: "4KiB fragments", send: sendFragmented},
 }
 
-func gorillaRoundTrip(t *testing.T, addr string, op ws.OpCode, payload []byte) (ws.OpCode, []byte, error) {
-	c := dialGorilla(t, addr, wsPath)
-	_ = c.SetWriteDeadline(time.Now().Add(waitTimeout))
-	if err := c.WriteMessage(int(op), payload); err != nil {
-		return 0, nil, err
+func sendFragmented(c *rawConn, op ws.OpCode, p []byte) {
+	const size = 4 << 10
+	var frames []frame
+	for first := true; first || len(p) > 0; first = false {
+		n := min(len(p), size)
+		f := frame{Fin: n == len(p), Op: ws.OpContinuation, Payload: p[:n]}
+		if first {
+			f.Op = op
+		}
+		frames = append(frames, f)
+		p = p[n:]
 	}
-	_ = c.SetReadDeadline(time.Now().Add(waitTimeout))
-	typ, p, err := c.ReadMessage()
-	return ws.OpCode(typ), p, err
+	c.Send(frames...)
 }
 
-func coderRoundTrip(t *testing.T, addr string, op ws.OpCode, payload []byte) (ws.OpCode, []byte, error) {
-	c := dialCoder(t, addr, wsPath)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	if err := c.Write(ctx, coder.MessageType(op), payload); err != nil {
-		return 0, nil, err
-	}
-	typ, p, err := c.Read(ctx)
-	return ws.OpCode(typ), p, err
-}
-
-// closeCodeOf returns the close code a client's read error carries, or -1.
-func closeCodeOf(err error) int {
-	var ge *websocket.CloseError
-	if errors.As(err, &ge) {
-		return ge.Code
-	}
-	if code := coder.CloseStatus(err); code != -1 {
-		return int(code)
-	}
-	return -1
+// roundTrip dials, sends one message and reads the next message back.
+func (s sender) roundTrip(t *testing.T, addr string, op ws.OpCode, payload []byte) (ws.OpCode, []byte, error) {
+	c := dialUpgraded(t, addr)
+	s.send(c, op, payload)
+	return c.ReadMessage()
 }
 
 // TestEcho sends messages of every length form (7-bit, 16-bit, 64-bit) up
-// to the default cap with gorilla/websocket (which fragments large messages
-// into 4 KiB frames) and coder/websocket (one frame), as text and binary,
-// and expects the same opcode and bytes back.
+// to the default cap, in one frame and fragmented, as text and binary, and
+// expects the same opcode and bytes back in one frame.
 func TestEcho(t *testing.T) {
 	t.Parallel()
 	_, addr := serve(t, echo())
@@ -86,13 +69,13 @@ func TestEcho(t *testing.T) {
 		{name: "text", op: ws.OpText},
 		{name: "binary", op: ws.OpBinary},
 	}
-	for _, cl := range clients {
+	for _, s := range senders {
 		for _, op := range ops {
 			for _, sz := range sizes {
-				t.Run(cl.name+"/"+op.name+"/"+sz.name, func(t *testing.T) {
+				t.Run(s.name+"/"+op.name+"/"+sz.name, func(t *testing.T) {
 					t.Parallel()
 					payload := payloadOf(op.op, sz.size)
-					gotOp, got, err := cl.roundTrip(t, addr, op.op, payload)
+					gotOp, got, err := s.roundTrip(t, addr, op.op, payload)
 					if err != nil {
 						t.Fatalf("round trip: %v", err)
 					}
@@ -120,9 +103,9 @@ func TestMessageTooBig(t *testing.T) {
 		{name: "default cap 1MiB+1", size: 1<<20 + 1},
 		{name: "WithMaxMessage(1000) 1001", opts: []engine.Option{engine.WithMaxMessage(1000)}, size: 1001},
 	}
-	for _, cl := range clients {
+	for _, s := range senders {
 		for _, tt := range tests {
-			t.Run(cl.name+"/"+tt.name, func(t *testing.T) {
+			t.Run(s.name+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				gone := newDisconnects()
 				h := echo()
@@ -131,12 +114,12 @@ func TestMessageTooBig(t *testing.T) {
 
 				// One byte less than too big still passes.
 				fits := payloadOf(ws.OpBinary, tt.size-1)
-				if _, got, err := cl.roundTrip(t, addr, ws.OpBinary, fits); err != nil || !bytes.Equal(got, fits) {
+				if _, got, err := s.roundTrip(t, addr, ws.OpBinary, fits); err != nil || !bytes.Equal(got, fits) {
 					t.Fatalf("message at the cap: %s, %v", abbrev(got), err)
 				}
 
-				_, got, err := cl.roundTrip(t, addr, ws.OpBinary, payloadOf(ws.OpBinary, tt.size))
-				if code := closeCodeOf(err); code != int(ws.StatusMessageTooBig) {
+				_, got, err := s.roundTrip(t, addr, ws.OpBinary, payloadOf(ws.OpBinary, tt.size))
+				if code := wstest.CloseCode(err); code != int(ws.StatusMessageTooBig) {
 					t.Fatalf("got %s, %v (close code %d), want close 1009", abbrev(got), err, code)
 				}
 				if ce := gone.next(t); ce.Code != ws.StatusMessageTooBig || ce.Remote {

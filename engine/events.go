@@ -1,19 +1,19 @@
 package engine
 
 import (
-	"time"
+	"context"
+	"net"
 
-	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 
-	"github.com/wshub/wshub/hub"
+	"github.com/wshub/wshub/internal/hub"
 )
 
-// tickEvery is how often each loop sweeps its deadlines.
-const tickEvery = 250 * time.Millisecond
-
-// events is the gnet event handler. Every method but OnBoot, OnShutdown and
-// OnTick runs on an event loop.
+// events is the gnet event handler. Every method but OnBoot runs on an
+// event loop; each brackets its work with the shard's Enter and Leave, so
+// that what the callbacks queue is written at the end of the step, without
+// waking the loop.
 type events struct {
 	gnet.BuiltinEventEngine
 	s *Server
@@ -27,10 +27,10 @@ func (e *events) OnBoot(eng gnet.Engine) gnet.Action {
 func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := e.s
 	c := &Conn{srv: s, remote: gc.RemoteAddr()}
-	c.SetSocket(gc)
+	c.sock.gc = gc
 	c.dec.MaxMessage = s.opts.MaxMessage
 	gc.SetContext(c)
-	s.timeout(c, s.opts.HandshakeTimeout)
+	s.hub.Open(&c.hc, s.loopFor(gc.EventLoop()), &c.sock, c)
 	return nil, gnet.None
 }
 
@@ -39,103 +39,90 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	if !ok {
 		return gnet.Close
 	}
-	return c.srv.traffic(c)
-}
-
-func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
-	if c, ok := gc.Context().(*Conn); ok {
-		c.srv.closed(c, err)
+	sh := c.hc.Shard()
+	sh.Enter()
+	c.sock.inTraffic = true
+	c.srv.traffic(c)
+	sh.Leave()
+	c.sock.inTraffic = false
+	if c.sock.closeAfter {
+		return gnet.Close
 	}
 	return gnet.None
 }
 
-// OnTick runs on gnet's ticker goroutine: it asks every loop to sweep its
-// deadlines. The sweep is a hub op, so it also ends in a flush, which gives
-// frames held for congested connections (hub.PolicyDropOldest) their chance.
-func (e *events) OnTick() (time.Duration, gnet.Action) {
-	for _, sh := range e.s.hub.Shards() {
-		_ = sh.Do(func() { e.s.sweep(sh) })
+func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
+	if c, ok := gc.Context().(*Conn); ok {
+		sh := c.hc.Shard()
+		sh.Enter()
+		c.srv.closed(c, err)
+		sh.Leave()
 	}
-	return tickEvery, gnet.None
-}
-
-// loopState is the engine's per-loop state, kept in hub.Shard.Local.
-type loopState struct {
-	timed map[*Conn]struct{} // connections with a deadline
-}
-
-func (s *Server) loopOf(c *Conn) *loopState {
-	sh := s.hub.ShardFor(c.Socket().EventLoop())
-	ls, _ := sh.Local.(*loopState)
-	if ls == nil {
-		ls = &loopState{timed: make(map[*Conn]struct{})}
-		sh.Local = ls
-	}
-	return ls
-}
-
-// timeout gives c a deadline d from now. Event loop only.
-func (s *Server) timeout(c *Conn, d time.Duration) {
-	c.deadline = time.Now().Add(d).UnixNano()
-	s.loopOf(c).timed[c] = struct{}{}
-}
-
-// untime clears c's deadline. Event loop only.
-func (s *Server) untime(c *Conn) {
-	if c.deadline != 0 {
-		c.deadline = 0
-		delete(s.loopOf(c).timed, c)
-	}
-}
-
-// sweep closes the connections of one loop whose deadline passed.
-func (s *Server) sweep(sh *hub.Shard) {
-	ls, _ := sh.Local.(*loopState)
-	if ls == nil {
-		return
-	}
-	now := time.Now().UnixNano()
-	for c := range ls.timed {
-		if now > c.deadline {
-			s.expire(c)
-		}
-	}
-}
-
-// expire ends a connection whose deadline passed. Event loop only.
-func (s *Server) expire(c *Conn) {
-	s.untime(c)
-	switch c.state {
-	case stateHandshake:
-		s.log.Info("handshake timeout", "remote", c.remote)
-	case stateClosing:
-		s.log.Info("close timeout", "id", c.ID(), "remote", c.remote)
-	}
-	_ = c.Socket().EventLoop().Close(c.Socket())
+	return gnet.None
 }
 
 // closed runs on gnet's OnClose.
 func (s *Server) closed(c *Conn, err error) {
-	s.untime(c)
 	c.dec.Reset()
-	prev := c.state
-	c.state = stateClosed
-	if prev == stateHandshake || c.handler == nil { // never upgraded
+	why, attached := s.hub.Gone(&c.hc, err)
+	if !attached {
 		return
 	}
-	s.hub.Detach(c)
-	why := c.why
-	switch {
-	case prev == stateClosing:
-		why = &CloseError{Code: ws.StatusAbnormalClosure, Reason: "no close frame from the peer after " + why.Reason}
-	case why == nil:
-		// The peer dropped TCP without a closing handshake.
-		reason := "connection lost"
-		if err != nil {
-			reason = err.Error()
-		}
-		why = &CloseError{Code: ws.StatusAbnormalClosure, Reason: reason, Remote: true}
-	}
 	s.log.Info("disconnect", "id", c.ID(), "remote", c.remote, "code", int(why.Code), "reason", why.Reason)
-	s.onDisconnect(c, why)
+	s.onDisconnect(c, &CloseError{Code: why.Code, Reason: why.Reason, Remote: why.Remote})
+}
+
+// loop adapts a gnet event loop to hub.Loop.
+type loop struct{ el gnet.EventLoop }
+
+func (l *loop) Execute(t hub.Task) error { return l.el.Execute(context.Background(), t) }
+
+// loopFor returns the adapter of a gnet loop, made once per loop.
+func (s *Server) loopFor(el gnet.EventLoop) *loop {
+	if p := s.loops.Load(); p != nil {
+		for _, l := range *p {
+			if l.el == el {
+				return l
+			}
+		}
+	}
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	var list []*loop
+	if p := s.loops.Load(); p != nil {
+		list = *p
+	}
+	for _, l := range list {
+		if l.el == el {
+			return l
+		}
+	}
+	l := &loop{el: el}
+	list = append(append([]*loop(nil), list...), l)
+	s.loops.Store(&list)
+	return l
+}
+
+// socket adapts a gnet connection to hub.Socket. Event loop only.
+type socket struct {
+	gc         gnet.Conn
+	inTraffic  bool // in this connection's OnTraffic: gnet closes it on return
+	closeAfter bool // Close was asked during OnTraffic
+}
+
+func (k *socket) Write(b []byte) (int, error)     { return k.gc.Write(b) }
+func (k *socket) Writev(bs [][]byte) (int, error) { return k.gc.Writev(bs) }
+func (k *socket) Buffered() int                   { return k.gc.OutboundBuffered() }
+func (k *socket) RemoteAddr() net.Addr            { return k.gc.RemoteAddr() }
+
+func (k *socket) CloseWrite() bool { return unix.Shutdown(k.gc.Fd(), unix.SHUT_WR) == nil }
+
+// Close closes the connection now, or, inside its own OnTraffic, when
+// OnTraffic returns (gnet must not release a connection under its reader).
+func (k *socket) Close() {
+	if k.inTraffic {
+		k.closeAfter = true
+		return
+	}
+	_ = k.gc.EventLoop().Close(k.gc)
 }

@@ -14,9 +14,9 @@ import (
 func fragments(op ws.OpCode, parts ...string) []frame {
 	fs := make([]frame, len(parts))
 	for i, p := range parts {
-		fs[i] = frame{fin: i == len(parts)-1, op: ws.OpContinuation, payload: []byte(p)}
+		fs[i] = frame{Fin: i == len(parts)-1, Op: ws.OpContinuation, Payload: []byte(p)}
 	}
-	fs[0].op = op
+	fs[0].Op = op
 	return fs
 }
 
@@ -93,19 +93,19 @@ func TestFragmentedMessages(t *testing.T) {
 			if tt.byteByByte {
 				var b []byte
 				for _, f := range tt.frames {
-					b = f.append(b)
+					b = f.Append(b)
 				}
 				for i := range b {
-					c.write(b[i : i+1])
+					c.Write(b[i : i+1])
 					time.Sleep(time.Millisecond)
 				}
 			} else {
-				c.send(tt.frames...)
+				c.Send(tt.frames...)
 			}
-			c.expectFrame(tt.wantOp, []byte(tt.want))
+			c.ExpectFrame(tt.wantOp, []byte(tt.want))
 			// The connection is still in sync: a plain message follows.
-			c.send(text("next"))
-			c.expectFrame(ws.OpText, []byte("next"))
+			c.Send(text("next"))
+			c.ExpectFrame(ws.OpText, []byte("next"))
 		})
 	}
 }
@@ -124,8 +124,8 @@ func toBytes(ss []string) [][]byte {
 func TestPing(t *testing.T) {
 	t.Parallel()
 	_, addr := serve(t, echo())
-	ping := func(p string) frame { return frame{fin: true, op: ws.OpPing, payload: []byte(p)} }
-	pong := func(p string) frame { return frame{fin: true, op: ws.OpPong, payload: []byte(p)} }
+	ping := func(p string) frame { return frame{Fin: true, Op: ws.OpPing, Payload: []byte(p)} }
+	pong := func(p string) frame { return frame{Fin: true, Op: ws.OpPong, Payload: []byte(p)} }
 	msg := fragments(ws.OpText, "first half, ", "second half")
 	longest := strings.Repeat("m", 125)
 	tests := []struct {
@@ -161,9 +161,9 @@ func TestPing(t *testing.T) {
 			t.Parallel()
 			c := dialUpgraded(t, addr)
 			for _, s := range tt.steps {
-				c.send(s.send...)
+				c.Send(s.send...)
 				for _, w := range s.want {
-					c.expectFrame(w.op, w.payload)
+					c.ExpectFrame(w.Op, w.Payload)
 				}
 			}
 		})
@@ -198,9 +198,9 @@ func TestFramesInHandshakeWrite(t *testing.T) {
 			name: "text, binary, fragmented text and ping",
 			frames: append([]frame{text("one"), bin([]byte{0, 1, 2})},
 				append(fragments(ws.OpText, "th", "r", "ee"),
-					frame{fin: true, op: ws.OpPing, payload: []byte("p")})...),
+					frame{Fin: true, Op: ws.OpPing, Payload: []byte("p")})...),
 			want: []frame{text("one"), bin([]byte{0, 1, 2}), text("three"),
-				{fin: true, op: ws.OpPong, payload: []byte("p")}},
+				{Fin: true, Op: ws.OpPong, Payload: []byte("p")}},
 		},
 		{
 			name:   "first fragment in the head's write, the rest later",
@@ -220,15 +220,15 @@ func TestFramesInHandshakeWrite(t *testing.T) {
 			c := dialRaw(t, addr)
 			b := []byte(upgradeRequest(addr, wsPath))
 			for _, f := range tt.frames {
-				b = f.append(b)
+				b = f.Append(b)
 			}
-			c.write(b)
-			c.expectUpgrade()
+			c.Write(b)
+			c.ExpectUpgrade()
 			if len(tt.rest) > 0 {
-				c.send(tt.rest...)
+				c.Send(tt.rest...)
 			}
 			for _, w := range tt.want {
-				c.expectFrame(w.op, w.payload)
+				c.ExpectFrame(w.Op, w.Payload)
 			}
 		})
 	}

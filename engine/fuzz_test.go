@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gorilla/websocket"
 
 	"github.com/wshub/wshub/codec"
 	"github.com/wshub/wshub/engine"
@@ -29,7 +28,7 @@ func FuzzConnInput(f *testing.F) {
 	}
 	f.Cleanup(func() { stopServer(f, srv) })
 	addr := srv.Addr().String()
-	healthy := dialGorilla(f, addr, wsPath)
+	healthy := dialUpgraded(f, addr)
 
 	masked := func(op ws.OpCode, fin bool, p string) []byte {
 		return codec.AppendFrame(nil, ws.Header{Fin: fin, OpCode: op, Masked: true, Mask: testMask}, []byte(p))
@@ -64,12 +63,11 @@ func FuzzConnInput(f *testing.F) {
 		_ = nc.Close()
 
 		probe := data[:min(len(data), 1024)] // under the message cap
-		_ = healthy.SetReadDeadline(time.Now().Add(waitTimeout))
-		if err := healthy.WriteMessage(websocket.BinaryMessage, probe); err != nil {
+		if _, err := healthy.Conn.Write(bin(probe).Bytes()); err != nil {
 			t.Fatalf("healthy client write: %v", err)
 		}
 		op, p, err := healthy.ReadMessage()
-		if err != nil || op != websocket.BinaryMessage || string(p) != string(probe) {
+		if err != nil || op != ws.OpBinary || string(p) != string(probe) {
 			t.Fatalf("healthy client echo: op %d, %d bytes, %v", op, len(p), err)
 		}
 	})

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/wshub/wshub/internal/wstest"
 )
 
 // dialRawUpgraded opens a TCP connection and completes the opening
@@ -71,10 +73,10 @@ func TestNoGoroutinePerConnection(t *testing.T) {
 
 	// The connections work: a few of them, spread over all, echo.
 	for _, i := range []int{0, 1, n / 2, n - 2, n - 1} {
-		c := &rawConn{t: t, Conn: ncs[i], br: brs[i]}
+		c := wstest.NewConn(t, ncs[i], brs[i])
 		msg := fmt.Sprintf("conn %d", i)
-		c.send(text(msg))
-		c.expectFrame(ws.OpText, []byte(msg))
+		c.Send(text(msg))
+		c.ExpectFrame(ws.OpText, []byte(msg))
 	}
 
 	for _, nc := range ncs {

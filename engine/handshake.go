@@ -7,91 +7,92 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/panjf2000/gnet/v2"
-
 	"github.com/wshub/wshub/codec"
 )
 
-// handshake reads the request head from b. It returns (0, None) while the
-// head is incomplete; otherwise the bytes of the head and what to do.
-// After a successful upgrade c.state is stateOpen and the bytes after the
-// head are frames.
-func (s *Server) handshake(c *Conn, b []byte) (int, gnet.Action) {
+// handshake reads the request head from b. It returns 0 while the head is
+// incomplete, otherwise the bytes it consumed: the head, after which the
+// connection is open and the bytes that follow are frames, or everything,
+// when it answered with an HTTP response.
+func (s *Server) handshake(c *Conn, b []byte) int {
 	req, n, err := codec.ParseRequest(b, s.opts.MaxHeaderBytes)
 	if err != nil {
-		var he *codec.HTTPError
-		if !errors.As(err, &he) {
-			he = &codec.HTTPError{Status: http.StatusBadRequest, Reason: err.Error()}
-		}
-		return len(b), s.refuse(c, nil, he)
+		s.refuse(c, nil, httpError(err))
+		return len(b)
 	}
 	if n == 0 {
-		return 0, gnet.None
+		return 0
 	}
 	if h := s.ws[req.Path]; h != nil {
-		return n, s.upgrade(c, req, b[:n], h)
+		if s.upgrade(c, req, b[:n], h) {
+			return n
+		}
+		return len(b)
 	}
 	if h := s.http[req.Path]; h != nil {
-		return len(b), s.serveHTTP(c, req, h)
+		s.serveHTTP(c, req, h)
+		return len(b)
 	}
-	return len(b), s.refuse(c, req, &codec.HTTPError{Status: http.StatusNotFound, Reason: "no route for " + req.Path})
+	s.refuse(c, req, &codec.HTTPError{Status: http.StatusNotFound, Reason: "no route for " + req.Path})
+	return len(b)
 }
 
-// upgrade completes the opening handshake on a WebSocket route.
-func (s *Server) upgrade(c *Conn, req *codec.Request, head []byte, h *Handler) gnet.Action {
+// httpError is the refusal carried by an error of the codec's handshake
+// functions, which are all *codec.HTTPError.
+func httpError(err error) *codec.HTTPError {
+	var he *codec.HTTPError
+	if errors.As(err, &he) {
+		return he
+	}
+	return &codec.HTTPError{Status: http.StatusBadRequest, Reason: err.Error()}
+}
+
+// upgrade completes the opening handshake on a WebSocket route; false means
+// it refused the request.
+func (s *Server) upgrade(c *Conn, req *codec.Request, head []byte, h *Handler) bool {
 	if s.state.Load() != stateRunning {
-		return s.refuse(c, req, &codec.HTTPError{Status: http.StatusServiceUnavailable, Reason: "server is shutting down"})
+		s.refuse(c, req, &codec.HTTPError{Status: http.StatusServiceUnavailable, Reason: "server is shutting down"})
+		return false
 	}
 	key, err := codec.CheckUpgrade(req)
 	if err != nil {
-		var he *codec.HTTPError
-		if !errors.As(err, &he) {
-			he = &codec.HTTPError{Status: http.StatusBadRequest, Reason: err.Error()}
-		}
-		return s.refuse(c, req, he)
+		s.refuse(c, req, httpError(err))
+		return false
 	}
 	if origin := req.Header.Get("Origin"); !s.originAllowed(origin, req.Host) {
-		return s.refuse(c, req, &codec.HTTPError{Status: http.StatusForbidden, Reason: "origin " + origin + " not allowed"})
+		s.refuse(c, req, &codec.HTTPError{Status: http.StatusForbidden, Reason: "origin " + origin + " not allowed"})
+		return false
 	}
-	s.untime(c)
-	c.handler, c.state = h, stateOpen
+	c.handler = h
 	c.head = append([]byte(nil), head...)
 	c.req.Store(req)
-	s.hub.Attach(c)
+	s.hub.Attach(&c.hc)
 	s.log.Info("connect", "id", c.ID(), "remote", c.remote, "path", req.Path, "query", req.RawQuery)
 	// Before the 101 leaves: whatever OnConnect queues (a room join, a
-	// welcome) is in place before the client can know it is connected.
+	// welcome) is in place before the client can know it is connected, and
+	// is written after the 101 when this step ends.
 	s.onConnect(c)
 	c.req.Store(nil) // Request parses c.head again if asked
-	if _, err := c.Socket().Write(codec.AppendUpgradeResponse(nil, key, nil)); err != nil {
-		return gnet.Close
-	}
-	return gnet.None
+	_, _ = c.sock.Write(codec.AppendUpgradeResponse(nil, key, nil))
+	return true
 }
 
 // refuse answers the handshake with an HTTP error and closes.
-func (s *Server) refuse(c *Conn, req *codec.Request, he *codec.HTTPError) gnet.Action {
+func (s *Server) refuse(c *Conn, req *codec.Request, he *codec.HTTPError) {
 	target := ""
 	if req != nil {
 		target = req.Target
 	}
 	s.log.Info("refused", "remote", c.remote, "status", he.Status, "target", target, "reason", he.Reason)
-	return s.respond(c, codec.AppendErrorResponse(nil, he))
+	s.respond(c, codec.AppendErrorResponse(nil, he))
 }
 
-// respond writes a final HTTP response, shuts the write side and lingers
-// until the client closes, so that the response is not lost to a reset.
-func (s *Server) respond(c *Conn, resp []byte) gnet.Action {
-	gc := c.Socket()
-	s.untime(c)
-	c.state = stateClosed
-	if _, err := gc.Write(resp); err != nil {
-		return gnet.Close
+// respond writes a final HTTP response; the connection closes once the
+// client has read it (see hub.Finish).
+func (s *Server) respond(c *Conn, resp []byte) {
+	if _, err := c.sock.Write(resp); err == nil {
+		s.hub.Finish(&c.hc)
 	}
-	if !s.lingerClose(c) {
-		return gnet.Close // gnet flushes what it can, then closes
-	}
-	return gnet.None
 }
 
 // originAllowed implements the origin check: no Origin header and
@@ -118,10 +119,11 @@ func (s *Server) originAllowed(origin, host string) bool {
 }
 
 // serveHTTP runs a plain HTTP route's handler and sends its response.
-func (s *Server) serveHTTP(c *Conn, req *codec.Request, h http.Handler) gnet.Action {
+func (s *Server) serveHTTP(c *Conn, req *codec.Request, h http.Handler) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		return s.refuse(c, req, &codec.HTTPError{Status: http.StatusMethodNotAllowed, Reason: "method not allowed",
+		s.refuse(c, req, &codec.HTTPError{Status: http.StatusMethodNotAllowed, Reason: "method not allowed",
 			Header: [][2]string{{"Allow", "GET, HEAD"}}})
+		return
 	}
 	hr := &http.Request{
 		Method:     req.Method,
@@ -145,7 +147,7 @@ func (s *Server) serveHTTP(c *Conn, req *codec.Request, h http.Handler) gnet.Act
 		body = nil
 	}
 	s.log.Info("http", "remote", c.remote, "method", req.Method, "target", req.Target, "status", w.status)
-	return s.respond(c, codec.AppendResponse(nil, w.status, flatten(w.header), body))
+	s.respond(c, codec.AppendResponse(nil, w.status, flatten(w.header), body))
 }
 
 // responseWriter collects an http.Handler's response.

@@ -190,8 +190,8 @@ func TestHandshake(t *testing.T) {
 			t.Parallel()
 			_, addr := serve(t, echo(), tt.opts...)
 			c := dialRaw(t, addr)
-			c.write([]byte(tt.req(addr)))
-			resp := c.response()
+			c.Write([]byte(tt.req(addr)))
+			resp := c.Response()
 			body, err := io.ReadAll(resp.Body)
 			if err != nil {
 				t.Fatalf("read body: %v", err)
@@ -205,14 +205,14 @@ func TestHandshake(t *testing.T) {
 				}
 			}
 			if resp.StatusCode != http.StatusSwitchingProtocols {
-				c.expectEOF()
+				c.ExpectEOF()
 				return
 			}
 			if got := resp.Header.Get("Sec-WebSocket-Accept"); got != testAccept {
 				t.Errorf("Sec-WebSocket-Accept = %q, want %q", got, testAccept)
 			}
-			c.send(text("upgraded"))
-			c.expectFrame(ws.OpText, []byte("upgraded"))
+			c.Send(text("upgraded"))
+			c.ExpectFrame(ws.OpText, []byte("upgraded"))
 		})
 	}
 }
@@ -239,18 +239,18 @@ func TestHandshakeTimeout(t *testing.T) {
 			start := time.Now()
 			c := dialRaw(t, addr)
 			for _, chunk := range tt.chunks {
-				c.write([]byte(chunk))
+				c.Write([]byte(chunk))
 				time.Sleep(50 * time.Millisecond)
 			}
 			if tt.upgrade {
-				c.write([]byte(upgradeRequest(addr, wsPath)))
-				c.expectUpgrade()
+				c.Write([]byte(upgradeRequest(addr, wsPath)))
+				c.ExpectUpgrade()
 				time.Sleep(2 * timeout)
-				c.send(text("alive"))
-				c.expectFrame(ws.OpText, []byte("alive"))
+				c.Send(text("alive"))
+				c.ExpectFrame(ws.OpText, []byte("alive"))
 				return
 			}
-			c.expectEOF()
+			c.ExpectEOF()
 			if took := time.Since(start); took < timeout || took > timeout+3*time.Second {
 				t.Errorf("closed %v after connecting, want after the handshake timeout of %v", took, timeout)
 			}

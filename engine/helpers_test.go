@@ -3,26 +3,52 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync"
 	"testing"
 	"time"
 
-	coder "github.com/coder/websocket"
 	"github.com/gobwas/ws"
-	"github.com/gorilla/websocket"
 
 	"github.com/wshub/wshub/engine"
+	"github.com/wshub/wshub/internal/wstest"
 )
 
-// waitTimeout bounds every wait in this package: a read, a dial, a handshake,
-// a callback. A test that hits it fails instead of hanging. It is generous
-// because -race on a busy 2-core machine is slow; tests that measure a
-// duration use their own, tighter bounds.
-const waitTimeout = 10 * time.Second
+// TestMain fails the package if any goroutine outlives the tests: every
+// server is stopped by its test's cleanup, so a goroutine left behind is a
+// leak in the engine (per connection, per server or per Stop).
+func TestMain(m *testing.M) { wstest.VerifyNoLeaks(m) }
+
+// waitTimeout bounds every wait in this package (see wstest.Timeout).
+const waitTimeout = wstest.Timeout
 
 // wsPath is the WebSocket route of every test server.
 const wsPath = "/ws"
+
+// The raw client and its frames, from wstest, under short names.
+type (
+	rawConn = wstest.Conn
+	frame   = wstest.Frame
+)
+
+var (
+	testMask       = wstest.Mask
+	testKey        = wstest.Key
+	testAccept     = wstest.Accept
+	upgradeRequest = wstest.UpgradeRequest
+	text           = wstest.Text
+	bin            = wstest.Binary
+	closeFrame     = wstest.Close
+	closeBody      = wstest.CloseBody
+	payloadOf      = wstest.Payload
+	abbrev         = wstest.Abbrev
+	parallelN      = wstest.ParallelN
+)
+
+// dialRaw opens a TCP connection to addr, no handshake.
+func dialRaw(t testing.TB, addr string) *rawConn { return wstest.DialTCP(t, addr) }
+
+// dialUpgraded opens a connection and completes the opening handshake on
+// wsPath.
+func dialUpgraded(t testing.TB, addr string) *rawConn { return wstest.Dial(t, addr, wsPath) }
 
 // serve starts a server on 127.0.0.1:0 with h on wsPath and stops it when the
 // test ends. It returns the server and its "host:port".
@@ -51,7 +77,7 @@ func stopServer(t testing.TB, srv *engine.Server) {
 // echo answers every message with the same opcode and bytes.
 func echo() engine.Handler {
 	return engine.Handler{
-		OnMessage: func(c *engine.Conn, op ws.OpCode, p []byte) { _ = c.Send(op, p) },
+		OnMessage: func(c *engine.Conn, op engine.OpCode, p []byte) { _ = c.Send(op, p) },
 	}
 }
 
@@ -119,98 +145,12 @@ func (r *recorder) handler() engine.Handler {
 	return h
 }
 
-// waitFor polls cond until it holds, for at most twice waitTimeout.
+// waitFor polls cond until it holds (see wstest.Eventually).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	wstest.Eventually(t, what, cond)
 }
 
-// dialGorilla opens a gorilla/websocket client on path.
-func dialGorilla(t testing.TB, addr, path string) *websocket.Conn {
-	t.Helper()
-	d := websocket.Dialer{HandshakeTimeout: waitTimeout}
-	c, resp, err := d.Dial("ws://"+addr+path, nil)
-	if err != nil {
-		t.Fatalf("gorilla dial %s%s: %v", addr, path, err)
-	}
-	_ = resp.Body.Close()
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// dialCoder opens a coder/websocket client on path, reading messages up to
-// 4 MiB.
-func dialCoder(t testing.TB, addr, path string) *coder.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	c, resp, err := coder.Dial(ctx, "ws://"+addr+path, nil)
-	if err != nil {
-		t.Fatalf("coder dial %s%s: %v", addr, path, err)
-	}
-	if resp.Body != nil {
-		_ = resp.Body.Close()
-	}
-	c.SetReadLimit(4 << 20)
-	t.Cleanup(func() { _ = c.CloseNow() })
-	return c
-}
-
-// abbrev shortens a payload for a failure message.
-func abbrev(p []byte) string {
-	if len(p) <= 32 {
-		return fmt.Sprintf("%q", p)
-	}
-	return fmt.Sprintf("%q...(%d bytes)", p[:32], len(p))
-}
-
-// payloadOf returns n bytes for op: valid UTF-8 with multi-byte runes for
-// text, every byte value for binary.
-func payloadOf(op ws.OpCode, n int) []byte {
-	p := make([]byte, 0, n)
-	if op == ws.OpText {
-		runes := []rune("aé€𝄞 wörld ")
-		for i := 0; ; i++ {
-			r := string(runes[i%len(runes)])
-			if len(p)+len(r) > n {
-				break
-			}
-			p = append(p, r...)
-		}
-		for len(p) < n {
-			p = append(p, 'z')
-		}
-		return p
-	}
-	for i := range n {
-		p = append(p, byte(i*7+i/251))
-	}
-	return p
-}
-
-// parallelN runs fn(i) for i in [0, n) on at most workers goroutines and
-// waits for all of them.
-func parallelN(n, workers int, fn func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
+// ping and pong are final control frames.
+func ping(p string) frame { return frame{Fin: true, Op: ws.OpPing, Payload: []byte(p)} }
+func pong(p string) frame { return frame{Fin: true, Op: ws.OpPong, Payload: []byte(p)} }

@@ -54,8 +54,8 @@ func TestHandleHTTP(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := dialRaw(t, addr)
-			c.write([]byte(head(tt.method+" "+tt.target+" HTTP/1.1", "Host: "+addr)))
-			resp, err := http.ReadResponse(c.br, &http.Request{Method: tt.method})
+			c.Write([]byte(head(tt.method+" "+tt.target+" HTTP/1.1", "Host: "+addr)))
+			resp, err := http.ReadResponse(c.R, &http.Request{Method: tt.method})
 			if err != nil {
 				t.Fatalf("read response: %v", err)
 			}
@@ -80,7 +80,7 @@ func TestHandleHTTP(t *testing.T) {
 					t.Errorf("header %s = %q, want %q", k, got, v)
 				}
 			}
-			c.expectEOF()
+			c.ExpectEOF()
 		})
 	}
 }

@@ -42,6 +42,6 @@ func TestLifecycle(t *testing.T) {
 
 	// The first server still works.
 	c := dialUpgraded(t, srv.Addr().String())
-	c.send(text("alive"))
-	c.expectFrame(ws.OpText, []byte("alive"))
+	c.Send(text("alive"))
+	c.ExpectFrame(ws.OpText, []byte("alive"))
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/wshub/wshub/codec"
-	"github.com/wshub/wshub/hub"
 )
 
 // Options configures a Server. Set them with the With* functions; zero
@@ -33,11 +32,11 @@ type Options struct {
 	Origins []string
 	// MaxBacklog caps the bytes queued for one connection that its socket
 	// has not taken yet (a client that does not read); SlowPolicy says what
-	// happens then. Default: hub.DefaultMaxBacklog (4 MiB); negative: no cap.
+	// happens then. Default: DefaultMaxBacklog (4 MiB); negative: no cap.
 	MaxBacklog int
-	// SlowPolicy is hub.PolicyClose (default: close with 1008),
-	// hub.PolicyDropNewest or hub.PolicyDropOldest.
-	SlowPolicy hub.SlowPolicy
+	// SlowPolicy is PolicyClose (default: close with 1008),
+	// PolicyDropNewest or PolicyDropOldest.
+	SlowPolicy SlowPolicy
 	// FlushInterval, if positive, lets writes wait up to this long so that
 	// more of them share one write(2) (e.g. a 16 ms game tick). Default 0:
 	// everything queued in a loop iteration is written at its end.
@@ -78,7 +77,7 @@ func WithOrigins(origins ...string) Option { return func(o *Options) { o.Origins
 func WithMaxBacklog(n int) Option { return func(o *Options) { o.MaxBacklog = n } }
 
 // WithSlowPolicy sets what happens to a connection at its backlog cap.
-func WithSlowPolicy(p hub.SlowPolicy) Option { return func(o *Options) { o.SlowPolicy = p } }
+func WithSlowPolicy(p SlowPolicy) Option { return func(o *Options) { o.SlowPolicy = p } }
 
 // WithFlushInterval sets how long writes may wait to be coalesced.
 func WithFlushInterval(d time.Duration) Option { return func(o *Options) { o.FlushInterval = d } }

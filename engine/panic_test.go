@@ -1,36 +1,16 @@
 package engine_test
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gobwas/ws"
-	"github.com/gorilla/websocket"
 
 	"github.com/wshub/wshub/engine"
+	"github.com/wshub/wshub/internal/wstest"
 )
-
-// lockedBuffer collects the server's log from its event loops.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestHandlerPanic: a panic in a callback fails only that connection (close
 // 1011, or HTTP 500 on an HTTP route) and is logged with its stack; the loop
@@ -45,7 +25,7 @@ func TestHandlerPanic(t *testing.T) {
 		{
 			name:    "OnMessage",
 			handler: engine.Handler{OnMessage: panicOn("boom")},
-			trigger: func(c *rawConn) { c.send(text("boom")) },
+			trigger: func(c *rawConn) { c.Send(text("boom")) },
 		},
 		{
 			name:    "OnConnect",
@@ -56,7 +36,7 @@ func TestHandlerPanic(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			log := &lockedBuffer{}
+			log := &wstest.LockedBuffer{}
 			srv := engine.New(engine.WithLoops(1), engine.WithLogger(engine.NewLogger(log, engine.LevelSubtle)))
 			srv.Handle("/bad", tt.handler)
 			srv.Handle(wsPath, echo())
@@ -66,14 +46,14 @@ func TestHandlerPanic(t *testing.T) {
 			}
 			t.Cleanup(func() { stopServer(t, srv) })
 			addr := srv.Addr().String()
-			healthy := dialGorilla(t, addr, wsPath)
+			healthy := dialUpgraded(t, addr)
 
 			c := dialRaw(t, addr)
-			c.write([]byte(upgradeRequest(addr, "/bad")))
-			c.expectUpgrade()
+			c.Write([]byte(upgradeRequest(addr, "/bad")))
+			c.ExpectUpgrade()
 			tt.trigger(c)
-			c.expectClose(ws.StatusInternalServerError)
-			c.expectEOF()
+			c.ExpectClose(ws.StatusInternalServerError)
+			c.ExpectEOF()
 
 			resp, err := http.Get("http://" + addr + "/page")
 			if err != nil {
@@ -85,12 +65,8 @@ func TestHandlerPanic(t *testing.T) {
 				t.Errorf("GET /page: %d %q, want 500", resp.StatusCode, body)
 			}
 
-			if err := healthy.WriteMessage(websocket.TextMessage, []byte("still here")); err != nil {
-				t.Fatal(err)
-			}
-			if _, p, err := healthy.ReadMessage(); err != nil || string(p) != "still here" {
-				t.Fatalf("healthy client: %q %v", p, err)
-			}
+			healthy.Send(text("still here"))
+			healthy.ExpectFrame(ws.OpText, []byte("still here"))
 			if out := log.String(); !strings.Contains(out, "handler panicked") || !strings.Contains(out, "goroutine") {
 				t.Errorf("log has no panic with a stack:\n%s", out)
 			}

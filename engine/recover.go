@@ -5,9 +5,6 @@ import (
 	"net/http"
 	"runtime/debug"
 
-	"github.com/gobwas/ws"
-
-	"github.com/wshub/wshub/codec"
 )
 
 // A panic in user code must not take the event loop, and with it every
@@ -36,7 +33,7 @@ func (s *Server) onConnect(c *Conn) {
 }
 
 // onMessage runs the route's OnMessage.
-func (s *Server) onMessage(c *Conn, op ws.OpCode, p []byte) {
+func (s *Server) onMessage(c *Conn, op OpCode, p []byte) {
 	if h := c.handler.OnMessage; h != nil {
 		if err := guard(func() { h(c, op, p) }); err != nil {
 			s.handlerFailed(c, "OnMessage", err)
@@ -56,13 +53,7 @@ func (s *Server) onDisconnect(c *Conn, why *CloseError) {
 // handlerFailed fails c after its callback panicked: close 1011, then TCP.
 func (s *Server) handlerFailed(c *Conn, callback string, err error) {
 	s.log.Error("handler panicked", "callback", callback, "id", c.ID(), "remote", c.remote, "err", err)
-	if c.state > stateClosing {
-		return
-	}
-	const reason = "internal server error"
-	c.state = stateClosed
-	c.why = &CloseError{Code: ws.StatusInternalServerError, Reason: reason}
-	_ = s.hub.SendLast(c, codec.NewCloseFrame(ws.StatusInternalServerError, reason), func() { s.shut(c, true) })
+	s.hub.Fail(&c.hc, StatusInternalServerError, "internal server error")
 }
 
 // serveGuarded runs an HTTP route's handler; a panic becomes a 500.

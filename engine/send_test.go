@@ -11,7 +11,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wshub/wshub/engine"
-	"github.com/wshub/wshub/hub"
 )
 
 // TestSendFromOtherGoroutine sends with every Send method from a timer's
@@ -32,9 +31,9 @@ func TestSendFromOtherGoroutine(t *testing.T) {
 	}
 	_, addr := serve(t, h)
 	c := dialUpgraded(t, addr)
-	c.expectFrame(ws.OpText, []byte("from a timer"))
-	c.expectFrame(ws.OpBinary, []byte{0, 1, 2})
-	c.expectFrame(ws.OpText, []byte("third"))
+	c.ExpectFrame(ws.OpText, []byte("from a timer"))
+	c.ExpectFrame(ws.OpBinary, []byte{0, 1, 2})
+	c.ExpectFrame(ws.OpText, []byte("third"))
 	select {
 	case err := <-errs:
 		if err != nil {
@@ -71,7 +70,7 @@ func TestConcurrentSends(t *testing.T) {
 	}
 	next := make([]int, senders)
 	for range senders * each {
-		h, p, err := c.readFrame()
+		h, p, err := c.ReadFrame()
 		if err != nil {
 			t.Fatalf("read: %v (next per sender %v)", err, next)
 		}
@@ -127,20 +126,20 @@ func TestValueConcurrent(t *testing.T) {
 		}()
 	}
 	for k := range 50 { // meanwhile, the loop sets and reads it too
-		c.send(text("loop " + strconv.Itoa(k)))
-		c.send(text("get"))
-		if _, _, err := c.readFrame(); err != nil {
+		c.Send(text("loop " + strconv.Itoa(k)))
+		c.Send(text("get"))
+		if _, _, err := c.ReadFrame(); err != nil {
 			t.Fatalf("read: %v", err)
 		}
 	}
 	wg.Wait()
 
 	conn.SetValue(struct{ name string }{"final"})
-	c.send(text("get"))
-	c.expectFrame(ws.OpText, []byte("{final}"))
-	c.send(text("from the loop"))
-	c.send(text("get"))
-	c.expectFrame(ws.OpText, []byte("from the loop"))
+	c.Send(text("get"))
+	c.ExpectFrame(ws.OpText, []byte("{final}"))
+	c.Send(text("from the loop"))
+	c.Send(text("get"))
+	c.ExpectFrame(ws.OpText, []byte("from the loop"))
 	if v := conn.Value(); v != "from the loop" {
 		t.Errorf("Value = %v, want the value set on the loop", v)
 	}
@@ -151,7 +150,7 @@ func TestValueConcurrent(t *testing.T) {
 }
 
 // TestSendAfterDisconnect: once OnDisconnect has run, Send reports
-// hub.ErrClosed (Conn.Send's contract) and Close fails too, and the server
+// engine.ErrClosed (Conn.Send's contract) and Close fails too, and the server
 // no longer finds the connection.
 func TestSendAfterDisconnect(t *testing.T) {
 	t.Parallel()
@@ -159,9 +158,9 @@ func TestSendAfterDisconnect(t *testing.T) {
 	srv, addr := serve(t, rec.handler())
 	c := dialUpgraded(t, addr)
 	conn := rec.conns.next(t)
-	c.send(closeFrame(closeBody(1000, "")))
-	c.expectClose(1000)
-	c.expectEOF()
+	c.Send(closeFrame(closeBody(1000, "")))
+	c.ExpectClose(1000)
+	c.ExpectEOF()
 	rec.gone.next(t)
 
 	if _, ok := srv.Get(conn.ID()); ok {
@@ -177,63 +176,96 @@ func TestSendAfterDisconnect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.send(); !errors.Is(err, hub.ErrClosed) {
-				t.Errorf("%s after OnDisconnect = %v, want hub.ErrClosed", tt.name, err)
+			if err := tt.send(); !errors.Is(err, engine.ErrClosed) {
+				t.Errorf("%s after OnDisconnect = %v, want engine.ErrClosed", tt.name, err)
 			}
 		})
 	}
 	t.Run("Close", func(t *testing.T) {
 		err := conn.Close(1000, "")
-		if !errors.Is(err, hub.ErrClosed) {
-			t.Errorf("Close after OnDisconnect = %v, want hub.ErrClosed", err)
+		if !errors.Is(err, engine.ErrClosed) {
+			t.Errorf("Close after OnDisconnect = %v, want engine.ErrClosed", err)
 		}
 	})
 }
 
-// TestSendBadOpcode: Send and Broadcast refuse what is not a message
-// (continuation, reserved opcodes, an oversized control frame) with an
-// error instead of panicking, and send nothing.
-func TestSendBadOpcode(t *testing.T) {
+// sendPath is one way an application sends: every one of them goes
+// through the same admission rule.
+type sendPath struct {
+	name string
+	send func(srv *engine.Server, c *engine.Conn, op engine.OpCode, p []byte) error
+}
+
+// sendPaths are all the ways to send to c (which is in room "r").
+var sendPaths = []sendPath{
+	{"Conn.Send", func(_ *engine.Server, c *engine.Conn, op engine.OpCode, p []byte) error { return c.Send(op, p) }},
+	{"Server.SendTo", func(srv *engine.Server, c *engine.Conn, op engine.OpCode, p []byte) error {
+		return srv.SendTo(c.ID(), op, p)
+	}},
+	{"Server.Broadcast", func(srv *engine.Server, _ *engine.Conn, op engine.OpCode, p []byte) error {
+		return srv.Broadcast(op, p)
+	}},
+	{"Server.BroadcastExcept", func(srv *engine.Server, _ *engine.Conn, op engine.OpCode, p []byte) error {
+		return srv.BroadcastExcept(op, p, nil)
+	}},
+	{"Server.Publish", func(srv *engine.Server, _ *engine.Conn, op engine.OpCode, p []byte) error {
+		return srv.Publish("r", op, p)
+	}},
+	{"Server.PublishExcept", func(srv *engine.Server, _ *engine.Conn, op engine.OpCode, p []byte) error {
+		return srv.PublishExcept("r", op, p, nil)
+	}},
+}
+
+// TestSendRefusesWhatIsNotAMessage: every send path refuses a close frame
+// (closing goes through Close), a continuation or reserved opcode and an
+// oversized control frame, with the error that says why, and sends nothing.
+func TestSendRefusesWhatIsNotAMessage(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	srv, addr := serve(t, rec.handler())
+	joined := newConns()
+	h := echo()
+	h.OnConnect = func(c *engine.Conn) {
+		_ = c.Join("r")
+		joined.record(c)
+	}
+	srv, addr := serve(t, h)
 	c := dialUpgraded(t, addr)
-	conn := rec.conns.next(t)
+	conn := joined.next(t)
 	tests := []struct {
 		name    string
-		op      ws.OpCode
+		op      engine.OpCode
 		payload []byte
+		want    error
 	}{
-		{name: "continuation", op: ws.OpContinuation, payload: []byte("x")},
-		{name: "reserved data opcode 3", op: 3, payload: []byte("x")},
-		{name: "reserved control opcode 0xB", op: 0xB, payload: []byte("x")},
-		{name: "ping of 126 bytes", op: ws.OpPing, payload: make([]byte, 126)},
+		{name: "close frame", op: ws.OpClose, payload: closeBody(1000, "bye"), want: engine.ErrCloseFrame},
+		{name: "empty close frame", op: ws.OpClose, want: engine.ErrCloseFrame},
+		{name: "continuation", op: ws.OpContinuation, payload: []byte("x"), want: engine.ErrBadOpCode},
+		{name: "reserved data opcode 3", op: 3, payload: []byte("x"), want: engine.ErrBadOpCode},
+		{name: "reserved control opcode 0xB", op: 0xB, payload: []byte("x"), want: engine.ErrBadOpCode},
+		{name: "ping of 126 bytes", op: ws.OpPing, payload: make([]byte, 126), want: engine.ErrControlTooLong},
+		{name: "pong of 126 bytes", op: ws.OpPong, payload: make([]byte, 126), want: engine.ErrControlTooLong},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			calls := []struct {
-				name string
-				call func() error
-			}{
-				{name: "Conn.Send", call: func() error { return conn.Send(tt.op, tt.payload) }},
-				{name: "Server.Broadcast", call: func() error { return srv.Broadcast(tt.op, tt.payload) }},
-				{name: "Hub.Publish", call: func() error { return srv.Hub().Publish("r", tt.op, tt.payload) }},
-			}
-			for _, cl := range calls {
-				panicked, err := callSafely(cl.call)
-				if panicked != nil || err == nil {
-					t.Errorf("%s(%v, %d bytes) = %v, panic %v; want an error", cl.name, tt.op, len(tt.payload), err, panicked)
+		for _, path := range sendPaths {
+			t.Run(tt.name+"/"+path.name, func(t *testing.T) {
+				panicked, err := callSafely(func() error { return path.send(srv, conn, tt.op, tt.payload) })
+				if panicked != nil || !errors.Is(err, tt.want) {
+					t.Errorf("%s(%v, %d bytes) = %v, panic %v; want %v", path.name, tt.op, len(tt.payload), err, panicked, tt.want)
 				}
-			}
-		})
+			})
+		}
 	}
-	// Conn.Send refuses close frames too: closing goes through Close.
-	if err := conn.Send(ws.OpClose, []byte{0x03, 0xe8}); !errors.Is(err, hub.ErrBadOpCode) {
-		t.Errorf("Conn.Send(OpClose) = %v, want hub.ErrBadOpCode", err)
+	// The largest control frames pass every path.
+	for _, path := range sendPaths {
+		if err := path.send(srv, conn, ws.OpPing, make([]byte, 125)); err != nil {
+			t.Errorf("%s(ping of 125 bytes) = %v", path.name, err)
+		}
 	}
-	// Nothing was sent: the next frame is the echo.
-	c.send(text("ok"))
-	c.expectFrame(ws.OpText, []byte("ok"))
+	for range sendPaths {
+		c.ExpectFrame(ws.OpPing, make([]byte, 125))
+	}
+	// Nothing else was sent: the next frame is the echo.
+	c.Send(text("ok"))
+	c.ExpectFrame(ws.OpText, []byte("ok"))
 }
 
 // callSafely runs fn and returns what it panicked with, or its error.

@@ -6,31 +6,30 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/wshub/wshub/hub"
+	"github.com/wshub/wshub/internal/hub"
 )
 
 // Handler receives a WebSocket route's events. Nil fields are skipped. All
 // three run on the connection's event loop and must not block.
 type Handler struct {
 	// OnConnect runs after the opening handshake, before any message.
+	// What it queues (a room join, a welcome message) is in place before
+	// the client learns it is connected.
 	OnConnect func(c *Conn)
 	// OnMessage runs for every complete text or binary message. payload is
 	// valid only until it returns.
-	OnMessage func(c *Conn, op ws.OpCode, payload []byte)
+	OnMessage func(c *Conn, op OpCode, payload []byte)
 	// OnDisconnect runs once when the connection is gone; err is a
 	// *CloseError (see CloseStatus).
 	OnDisconnect func(c *Conn, err error)
 }
-
-// stopTimeout bounds how long Stop waits for the event loops to exit.
-const stopTimeout = 10 * time.Second
 
 const (
 	stateNew int32 = iota
@@ -40,11 +39,13 @@ const (
 )
 
 // Server is a WebSocket server. Create it with New, add routes, Start it.
+// Its methods are safe from any goroutine, event-loop callbacks included,
+// except Handle and HandleHTTP, which come before Start.
 type Server struct {
 	opts  Options
 	log   *slog.Logger
 	debug bool // log every frame
-	hub   hub.Hub
+	hub   *hub.Hub
 
 	ws   map[string]*Handler
 	http map[string]http.Handler
@@ -55,38 +56,35 @@ type Server struct {
 	booted chan struct{}
 	done   chan struct{} // closed when gnet.Run returned
 	runErr error
+
+	loopsMu sync.Mutex
+	loops   atomic.Pointer[[]*loop] // one adapter per gnet event loop
 }
 
 // New returns a server with the given options and no routes.
 func New(opts ...Option) *Server {
 	o := loadOptions(opts)
-	s := &Server{
+	return &Server{
 		opts:  o,
 		log:   o.Logger,
 		debug: o.Logger.Enabled(context.Background(), slog.LevelDebug),
-		ws:    make(map[string]*Handler),
-		http:  make(map[string]http.Handler),
+		hub: hub.New(hub.Config{
+			MaxBacklog:       o.MaxBacklog,
+			Policy:           o.SlowPolicy,
+			FlushInterval:    o.FlushInterval,
+			HandshakeTimeout: o.HandshakeTimeout,
+			CloseTimeout:     o.CloseTimeout,
+			LingerTimeout:    lingerTimeout,
+			Logger:           o.Logger,
+		}),
+		ws:   make(map[string]*Handler),
+		http: make(map[string]http.Handler),
 	}
-	s.hub.MaxBacklog = o.MaxBacklog
-	s.hub.Policy = o.SlowPolicy
-	s.hub.FlushInterval = o.FlushInterval
-	s.hub.OnSlow = s.slow
-	return s
 }
 
-// slow closes a connection that passed its backlog cap under
-// hub.PolicyClose: 1008 in OnDisconnect and the log. No close frame can
-// reach a client that does not read, so TCP closes at once. Event loop only.
-func (s *Server) slow(m hub.Member) {
-	c := m.(*Conn)
-	if c.state > stateClosing {
-		return
-	}
-	c.state = stateClosed
-	c.why = &CloseError{Code: ws.StatusPolicyViolation, Reason: "slow consumer: outbound backlog cap reached"}
-	s.log.Info("slow consumer", "id", c.ID(), "remote", c.remote, "backlog", c.Backlog())
-	_ = c.Socket().EventLoop().Close(c.Socket())
-}
+// lingerTimeout bounds how long a closed or refused connection is kept
+// half-closed so that the peer reads our last bytes before TCP goes away.
+const lingerTimeout = 2 * time.Second
 
 // Handle serves WebSocket connections on path with h. Call before Start.
 func (s *Server) Handle(path string, h Handler) {
@@ -141,7 +139,6 @@ func (s *Server) run(addr string) {
 		gnet.WithNumEventLoop(s.opts.Loops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReuseAddr(true),
-		gnet.WithTicker(true),
 		gnet.WithLogger(gnetLogger{s.log}),
 	)
 }
@@ -172,70 +169,109 @@ func sockaddrToTCP(sa unix.Sockaddr) net.Addr {
 // Addr returns the address the server listens on (nil before Start).
 func (s *Server) Addr() net.Addr { return s.addr }
 
-// Hub returns the server's hub: rooms, targeted sends, counts.
-func (s *Server) Hub() *hub.Hub { return &s.hub }
-
 // Len returns the number of open WebSocket connections.
 func (s *Server) Len() int { return s.hub.Len() }
 
-// Range calls fn for every open connection until it returns false (see
-// hub.Hub.Range for what it sees). Safe from any goroutine.
-func (s *Server) Range(fn func(c *Conn) bool) {
-	s.hub.Range(func(m hub.Member) bool { return fn(m.(*Conn)) })
-}
-
 // Get returns the open connection with the given ID.
 func (s *Server) Get(id uint64) (*Conn, bool) {
-	m, ok := s.hub.Get(id)
+	hc, ok := s.hub.Get(id)
 	if !ok {
 		return nil, false
 	}
-	return m.(*Conn), true
+	return conn(hc), true
 }
 
-// Broadcast sends a message to every open connection (the seed's SendToAll).
-func (s *Server) Broadcast(op ws.OpCode, payload []byte) error {
-	return s.hub.Broadcast(op, payload)
+// Range calls fn for every open connection until it returns false. It sees
+// a snapshot taken a part at a time: connections opening or closing
+// meanwhile may or may not be visited. No lock is held while fn runs.
+func (s *Server) Range(fn func(c *Conn) bool) {
+	s.hub.Range(func(hc *hub.Conn) bool { return fn(conn(hc)) })
+}
+
+// Broadcast sends a message to every open connection (the seed's
+// SendToAll), encoded once for all of them. The opcodes are Send's.
+func (s *Server) Broadcast(op OpCode, payload []byte) error {
+	return s.hub.Broadcast(op, payload, nil)
 }
 
 // BroadcastExcept sends a message to every open connection but except (the
-// seed's SendToAllExceptOne).
-func (s *Server) BroadcastExcept(op ws.OpCode, payload []byte, except *Conn) error {
-	if except == nil {
-		return s.hub.Broadcast(op, payload)
+// seed's SendToAllExceptOne); a nil except is Broadcast.
+func (s *Server) BroadcastExcept(op OpCode, payload []byte, except *Conn) error {
+	return s.hub.Broadcast(op, payload, hubConn(except))
+}
+
+// SendTo sends a message to the open connection with the given ID, or
+// returns ErrNotFound. The opcodes are Send's.
+func (s *Server) SendTo(id uint64, op OpCode, payload []byte) error {
+	return s.hub.SendTo(id, op, payload)
+}
+
+// Publish sends a message to every member of room (see Conn.Join), encoded
+// once for all of them. The opcodes are Send's.
+func (s *Server) Publish(room string, op OpCode, payload []byte) error {
+	return s.hub.Publish(room, op, payload, nil)
+}
+
+// PublishExcept sends a message to every member of room but except; a nil
+// except is Publish.
+func (s *Server) PublishExcept(room string, op OpCode, payload []byte, except *Conn) error {
+	return s.hub.Publish(room, op, payload, hubConn(except))
+}
+
+// Members returns the number of connections in room.
+func (s *Server) Members(room string) int { return s.hub.Members(room) }
+
+// Rooms returns every room that has members, with its member count, sorted
+// by name: a snapshot, like Range's.
+func (s *Server) Rooms() []Room { return s.hub.Rooms() }
+
+// RangeMembers calls fn for every member of room until it returns false: a
+// snapshot, like Range's. No lock is held while fn runs.
+func (s *Server) RangeMembers(room string, fn func(c *Conn) bool) {
+	s.hub.RangeMembers(room, func(hc *hub.Conn) bool { return fn(conn(hc)) })
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats { return s.hub.Stats() }
+
+func hubConn(c *Conn) *hub.Conn {
+	if c == nil {
+		return nil
 	}
-	return s.hub.BroadcastExcept(op, payload, except)
+	return &c.hc
 }
 
 // Stop shuts the server down gracefully: new handshakes are refused with
-// 503, every client gets close 1001, and once they have all answered (or the
-// close timeout or ctx ran out) the event loops stop. It returns ctx.Err() if
-// ctx ended first; the loops are stopped either way.
+// 503, every client gets close 1001, and once they have all answered (or
+// the close timeout passed) the event loops stop. If ctx ends first, Stop
+// stops the loops at once (the clients left see TCP close) and returns
+// ctx.Err() without waiting for them to finish.
 func (s *Server) Stop(ctx context.Context) error {
 	if !s.state.CompareAndSwap(stateRunning, stateDraining) {
 		return ErrNotRunning
 	}
 	s.log.Info("stopping", "connections", s.Len())
 	s.closeAll()
-	err := s.waitDrained(ctx, time.Now().Add(s.opts.CloseTimeout+time.Second))
-	// gnet's Engine.Stop polls for the end every 500 ms; Run returns as soon
-	// as the loops are down, so wait for that instead.
-	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer cancel()
-	stopped := make(chan error, 1)
-	go func() { stopped <- s.eng.Stop(stopCtx) }()
+	err := s.waitDrained(ctx, time.Now().Add(s.opts.CloseTimeout+lingerTimeout+time.Second))
+	s.hub.Stopping()
+	// gnet's Engine.Stop polls for the end every 500 ms; given a context
+	// that has ended it only starts the shutdown, and Run's return says
+	// when it is done.
+	started, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = s.eng.Stop(started)
 	select {
 	case <-s.done:
-	case e := <-stopped:
-		<-s.done
-		if e != nil && err == nil {
-			err = e
+		if err == nil {
+			err = s.runErr
+		}
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
 		}
 	}
+	s.hub.Stop()
 	s.state.Store(stateStopped)
-	if s.runErr != nil && err == nil {
-		err = s.runErr
-	}
 	return err
 }
 
@@ -243,7 +279,7 @@ func (s *Server) Stop(ctx context.Context) error {
 // connections already closing are left alone.
 func (s *Server) closeAll() {
 	s.Range(func(c *Conn) bool {
-		_ = c.Close(ws.StatusGoingAway, "server shutting down")
+		_ = c.Close(StatusGoingAway, "server shutting down")
 		return true
 	})
 }

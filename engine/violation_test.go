@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gorilla/websocket"
 
 	"github.com/wshub/wshub/engine"
 )
@@ -41,21 +39,21 @@ func TestProtocolViolations(t *testing.T) {
 		want    ws.StatusCode
 	}{
 		// Framing (RFC 6455 §5.1, §5.2).
-		{name: "unmasked client frame", frames: []frame{{fin: true, op: ws.OpText, payload: []byte("hi"), unmasked: true}}, want: protocol},
-		{name: "RSV1 set", frames: []frame{{fin: true, op: ws.OpText, rsv: 4, payload: []byte("hi")}}, want: protocol},
-		{name: "RSV2 set", frames: []frame{{fin: true, op: ws.OpBinary, rsv: 2, payload: []byte("hi")}}, want: protocol},
-		{name: "RSV3 set", frames: []frame{{fin: true, op: ws.OpText, rsv: 1, payload: []byte("hi")}}, want: protocol},
-		{name: "reserved data opcode 3", frames: []frame{{fin: true, op: 3, payload: []byte("hi")}}, want: protocol},
-		{name: "reserved control opcode 0xB", frames: []frame{{fin: true, op: 0xB}}, want: protocol},
+		{name: "unmasked client frame", frames: []frame{{Fin: true, Op: ws.OpText, Payload: []byte("hi"), Unmasked: true}}, want: protocol},
+		{name: "RSV1 set", frames: []frame{{Fin: true, Op: ws.OpText, Rsv: 4, Payload: []byte("hi")}}, want: protocol},
+		{name: "RSV2 set", frames: []frame{{Fin: true, Op: ws.OpBinary, Rsv: 2, Payload: []byte("hi")}}, want: protocol},
+		{name: "RSV3 set", frames: []frame{{Fin: true, Op: ws.OpText, Rsv: 1, Payload: []byte("hi")}}, want: protocol},
+		{name: "reserved data opcode 3", frames: []frame{{Fin: true, Op: 3, Payload: []byte("hi")}}, want: protocol},
+		{name: "reserved control opcode 0xB", frames: []frame{{Fin: true, Op: 0xB}}, want: protocol},
 		{name: "64-bit length with the most significant bit set", raw: header64(ws.OpBinary, 1<<63), want: protocol},
 		// Control frames (§5.5).
-		{name: "ping with 126-byte payload", frames: []frame{{fin: true, op: ws.OpPing, payload: bytes.Repeat([]byte("p"), 126)}}, want: protocol},
-		{name: "fragmented ping", frames: []frame{{fin: false, op: ws.OpPing, payload: []byte("p")}}, want: protocol},
-		{name: "fragmented close", frames: []frame{{fin: false, op: ws.OpClose, payload: closeBody(1000, "")}}, want: protocol},
+		{name: "ping with 126-byte payload", frames: []frame{{Fin: true, Op: ws.OpPing, Payload: bytes.Repeat([]byte("p"), 126)}}, want: protocol},
+		{name: "fragmented ping", frames: []frame{{Fin: false, Op: ws.OpPing, Payload: []byte("p")}}, want: protocol},
+		{name: "fragmented close", frames: []frame{{Fin: false, Op: ws.OpClose, Payload: closeBody(1000, "")}}, want: protocol},
 		// Fragmentation (§5.4).
-		{name: "continuation with nothing to continue", frames: []frame{{fin: true, op: ws.OpContinuation, payload: []byte("x")}}, want: protocol},
-		{name: "non-final continuation with nothing to continue", frames: []frame{{fin: false, op: ws.OpContinuation, payload: []byte("x")}}, want: protocol},
-		{name: "continuation after a complete message", frames: []frame{text("done"), {fin: true, op: ws.OpContinuation, payload: []byte("x")}}, replies: []frame{text("done")}, want: protocol},
+		{name: "continuation with nothing to continue", frames: []frame{{Fin: true, Op: ws.OpContinuation, Payload: []byte("x")}}, want: protocol},
+		{name: "non-final continuation with nothing to continue", frames: []frame{{Fin: false, Op: ws.OpContinuation, Payload: []byte("x")}}, want: protocol},
+		{name: "continuation after a complete message", frames: []frame{text("done"), {Fin: true, Op: ws.OpContinuation, Payload: []byte("x")}}, replies: []frame{text("done")}, want: protocol},
 		{name: "new text frame inside a fragmented message", frames: append(fragments(ws.OpText, "a", "b")[:1], text("new")), want: protocol},
 		{name: "new binary frame inside a fragmented text message", frames: append(fragments(ws.OpText, "a", "b")[:1], bin([]byte("new"))), want: protocol},
 		// UTF-8 (§8.1).
@@ -81,8 +79,8 @@ func TestProtocolViolations(t *testing.T) {
 		{
 			name: "fragments adding up to 1 MiB + 1",
 			frames: []frame{
-				{fin: false, op: ws.OpBinary, payload: make([]byte, 1<<20)},
-				{fin: true, op: ws.OpContinuation, payload: []byte{1}},
+				{Fin: false, Op: ws.OpBinary, Payload: make([]byte, 1<<20)},
+				{Fin: true, Op: ws.OpContinuation, Payload: []byte{1}},
 			},
 			want: tooBig,
 		},
@@ -93,38 +91,31 @@ func TestProtocolViolations(t *testing.T) {
 			rec := newRecorder()
 			// One loop: the healthy client shares the violator's loop.
 			_, addr := serve(t, rec.handler(), engine.WithLoops(1))
-			healthy := dialGorilla(t, addr, wsPath)
+			healthy := dialUpgraded(t, addr)
 			rec.conns.next(t)
 			bad := dialUpgraded(t, addr)
 			rec.conns.next(t)
 
 			if len(tt.frames) > 0 {
-				bad.send(tt.frames...)
+				bad.Send(tt.frames...)
 			}
 			if len(tt.raw) > 0 {
-				bad.write(tt.raw)
+				bad.Write(tt.raw)
 			}
 			for _, r := range tt.replies {
-				bad.expectFrame(r.op, r.payload)
+				bad.ExpectFrame(r.Op, r.Payload)
 			}
 			// The close frame arrives without anything more being sent.
-			bad.expectClose(tt.want)
-			bad.expectEOF()
+			bad.ExpectClose(tt.want)
+			bad.ExpectEOF()
 			_ = bad.Close()
 			if ce := rec.gone.next(t); ce.Code != tt.want || ce.Remote {
 				t.Errorf("OnDisconnect %+v, want %d by the server", ce, tt.want)
 			}
 
 			msg := "still here: " + strings.Repeat("ü", 50)
-			_ = healthy.SetWriteDeadline(time.Now().Add(waitTimeout))
-			if err := healthy.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-				t.Fatalf("healthy client write: %v", err)
-			}
-			_ = healthy.SetReadDeadline(time.Now().Add(waitTimeout))
-			typ, p, err := healthy.ReadMessage()
-			if err != nil || typ != websocket.TextMessage || string(p) != msg {
-				t.Fatalf("healthy client got %d %q, %v; want its echo", typ, p, err)
-			}
+			healthy.Send(text(msg))
+			healthy.ExpectFrame(ws.OpText, []byte(msg))
 		})
 	}
 }

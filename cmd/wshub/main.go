@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/wshub/wshub/engine"
-	"github.com/wshub/wshub/hub"
+	"github.com/wshub/wshub/internal/demo"
 )
 
 func main() {
@@ -70,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.origins, "origins", "", "comma-separated extra allowed origins (* for any); same-origin is always allowed")
 	fs.Int64Var(&c.maxMessage, "max-message", 1<<20, "largest message in bytes")
 	fs.IntVar(&c.loops, "loops", runtime.NumCPU(), "number of event loops")
-	fs.IntVar(&c.maxBacklog, "max-backlog", hub.DefaultMaxBacklog, "bytes queued for one client before -slow-policy applies (-1: no cap)")
+	fs.IntVar(&c.maxBacklog, "max-backlog", engine.DefaultMaxBacklog, "bytes queued for one client before -slow-policy applies (-1: no cap)")
 	fs.StringVar(&c.policy, "slow-policy", "close", "slow client policy: close (1008), drop-newest or drop-oldest")
 	fs.DurationVar(&c.flush, "flush-interval", 0, "let writes wait up to this long to share a write(2), e.g. 16ms (0: at the end of each loop iteration)")
 	if err := fs.Parse(args); err != nil {
@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
-	policy, err := hub.ParseSlowPolicy(cfg.policy)
+	policy, err := engine.ParseSlowPolicy(cfg.policy)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 			origins = append(origins, o)
 		}
 	}
-	srv := newServer(
+	srv := demo.NewServer(
 		engine.WithLogger(engine.NewLogger(stderr, level)),
 		engine.WithOrigins(origins...),
 		engine.WithMaxMessage(cfg.maxMessage),

@@ -21,8 +21,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-	"go.uber.org/goleak"
+	"github.com/gobwas/ws"
+
+	"github.com/wshub/wshub/internal/demo"
+	"github.com/wshub/wshub/internal/wstest"
 )
 
 // binDir holds the wshub binary that the CLI tests build (once, on first use).
@@ -30,7 +32,6 @@ var binDir string
 
 // TestMain fails the package if a goroutine outlives the tests (servers run
 // in-process are stopped by their test's cleanup), and removes the binary.
-// Ignored: gnet's package-level ants pool, which is never released.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "wshub-cli-")
 	if err != nil {
@@ -38,12 +39,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
-		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
-		goleak.Cleanup(func(int) { _ = os.RemoveAll(dir) }),
-	)
+	code := wstest.RunNoLeaks(m)
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 var build struct {
@@ -92,29 +90,11 @@ func raceEnabled() bool {
 	return false
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // process is a running wshub binary.
 type process struct {
 	cmd    *exec.Cmd
 	addr   string        // from the "chat demo at" line
-	stderr *syncBuffer   // everything it wrote to stderr
+	stderr *wstest.LockedBuffer // everything it wrote to stderr
 	done   chan struct{} // closed once it exited; then err is its exit error
 	err    error
 }
@@ -127,7 +107,7 @@ func startWshub(t *testing.T, args ...string) *process {
 	t.Helper()
 	p := &process{
 		cmd:    exec.Command(wshubBinary(t), args...),
-		stderr: &syncBuffer{},
+		stderr: &wstest.LockedBuffer{},
 		done:   make(chan struct{}),
 	}
 	p.cmd.Env = childEnv()
@@ -185,44 +165,22 @@ func (p *process) waitExit(t *testing.T, d time.Duration) {
 	}
 }
 
-// dial opens a WebSocket to addr+path; cleanup closes it.
-func dial(t *testing.T, addr, path string) *websocket.Conn {
-	t.Helper()
-	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
-	c, resp, err := d.Dial("ws://"+addr+path, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", path, err)
-	}
-	_ = resp.Body.Close()
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
 // message is one WebSocket message as a client sees it.
 type message struct {
-	op   int
+	op   ws.OpCode
 	data string
 }
 
 func (m message) String() string { return fmt.Sprintf("op %d %q", m.op, m.data) }
 
-func write(t *testing.T, c *websocket.Conn, m message) {
+func write(t *testing.T, c *wstest.Conn, m message) {
 	t.Helper()
-	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := c.WriteMessage(m.op, []byte(m.data)); err != nil {
-		t.Fatalf("write %v: %v", m, err)
-	}
+	c.Send(wstest.Frame{Fin: true, Op: m.op, Payload: []byte(m.data)})
 }
 
-func read(t *testing.T, c *websocket.Conn) message {
+// readAs reads one message, with who in the error.
+func readAs(t *testing.T, who string, c *wstest.Conn) message {
 	t.Helper()
-	return readAs(t, "client", c)
-}
-
-// readAs is read with who in the error.
-func readAs(t *testing.T, who string, c *websocket.Conn) message {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	op, p, err := c.ReadMessage()
 	if err != nil {
 		t.Fatalf("%s: read: %v", who, err)
@@ -230,23 +188,12 @@ func readAs(t *testing.T, who string, c *websocket.Conn) message {
 	return message{op, string(p)}
 }
 
-// expectClose reads until the server's close frame and checks its code.
-func expectClose(t *testing.T, c *websocket.Conn, code int) {
+// expectClose reads until the server's close frame, checks its code and
+// answers it, as client libraries and browsers do.
+func expectClose(t *testing.T, c *wstest.Conn, code ws.StatusCode) {
 	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if !errors.As(err, &ce) {
-			t.Fatalf("want close %d, got %v", code, err)
-		}
-		if ce.Code != code {
-			t.Fatalf("want close %d, got %d %q", code, ce.Code, ce.Text)
-		}
-		return
+	if got, err := c.AnswerClose(); err != nil || got != code {
+		t.Fatalf("want close %d, got %d, %v", code, got, err)
 	}
 }
 
@@ -269,7 +216,7 @@ func checkPage(t *testing.T, addr string) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		t.Fatalf("GET /: Content-Type %q, want text/html", ct)
 	}
-	if !bytes.Equal(body, indexHTML) || !bytes.Contains(body, []byte(`id="msg"`)) {
+	if !bytes.Equal(body, demo.Page) || !bytes.Contains(body, []byte(`id="msg"`)) {
 		t.Fatalf("GET /: body is not the chat page (%d bytes)", len(body))
 	}
 }
@@ -296,21 +243,21 @@ func TestSignal(t *testing.T) {
 			// connected before it is a member. b proves it is in by
 			// hearing itself (its own join precedes its own message on its
 			// loop); a's join precedes a's messages the same way.
-			b := dial(t, p.addr, "/ws?room=x")
-			hello := message{op: websocket.TextMessage, data: "b is here"}
+			b := wstest.Dial(t, p.addr, "/ws?room=x")
+			hello := message{op: ws.OpText, data: "b is here"}
 			write(t, b, hello)
 			if got := readAs(t, "b", b); got != hello {
 				t.Fatalf("b got %v, want %v", got, hello)
 			}
-			a := dial(t, p.addr, "/ws?room=x")
+			a := wstest.Dial(t, p.addr, "/ws?room=x")
 			sent := []message{
-				{op: websocket.TextMessage, data: "hello, room"},
-				{op: websocket.BinaryMessage, data: "\x00\x01\xfe\xff"},
+				{op: ws.OpText, data: "hello, room"},
+				{op: ws.OpBinary, data: "\x00\x01\xfe\xff"},
 			}
 			for _, m := range sent {
 				write(t, a, m)
 			}
-			for who, c := range map[string]*websocket.Conn{"sender": a, "other": b} {
+			for who, c := range map[string]*wstest.Conn{"sender": a, "other": b} {
 				for _, want := range sent {
 					if got := readAs(t, who, c); got != want {
 						t.Fatalf("%s got %v, want %v", who, got, want)
@@ -318,10 +265,10 @@ func TestSignal(t *testing.T) {
 				}
 			}
 
-			e := dial(t, p.addr, "/echo")
+			e := wstest.Dial(t, p.addr, "/echo")
 			for _, m := range sent {
 				write(t, e, m)
-				if got := read(t, e); got != m {
+				if got := readAs(t, "echo", e); got != m {
 					t.Fatalf("echo got %v, want %v", got, m)
 				}
 			}
@@ -329,8 +276,8 @@ func TestSignal(t *testing.T) {
 			if err := p.cmd.Process.Signal(tt.sig); err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range []*websocket.Conn{a, b, e} {
-				expectClose(t, c, websocket.CloseGoingAway)
+			for _, c := range []*wstest.Conn{a, b, e} {
+				expectClose(t, c, ws.StatusGoingAway)
 			}
 			p.waitExit(t, 5*time.Second)
 			if p.err != nil {
@@ -435,7 +382,7 @@ type roomView struct {
 }
 
 // watch reads presence events from c until it fails.
-func watch(c *websocket.Conn) *roomView {
+func watch(c *wstest.Conn) *roomView {
 	v := &roomView{members: make(map[string]int), changed: make(chan struct{}, 1)}
 	go func() {
 		for {
@@ -460,6 +407,15 @@ func (v *roomView) signal() {
 	case v.changed <- struct{}{}:
 	default:
 	}
+}
+
+// presence is a presence event as the chat page reads it.
+type presence struct {
+	Type  string   `json:"type"`
+	Event string   `json:"event"`
+	Room  string   `json:"room"`
+	Name  string   `json:"name"`
+	Names []string `json:"names"`
 }
 
 // apply updates members from one message. Caller holds v.mu.
@@ -523,7 +479,7 @@ func TestPresence(t *testing.T) {
 	t.Parallel()
 	addr := startInProcess(t)
 	const n = 16
-	conns := make([]*websocket.Conn, n)
+	conns := make([]*wstest.Conn, n)
 	views := make([]*roomView, n)
 	names := make([]string, n)
 	var wg sync.WaitGroup
@@ -531,23 +487,17 @@ func TestPresence(t *testing.T) {
 	for i := range n {
 		names[i] = fmt.Sprintf("u%02d", i)
 		wg.Go(func() {
-			d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
-			c, resp, err := d.Dial("ws://"+addr+"/ws?room=p&name="+names[i], nil)
+			c, err := wstest.DialE(t, addr, "/ws?room=p&name="+names[i])
 			if err != nil {
 				errs <- err
 				return
 			}
-			_ = resp.Body.Close()
+			_ = c.SetReadDeadline(time.Time{}) // watch reads until the test closes it
 			conns[i], views[i] = c, watch(c)
 		})
 	}
 	wg.Wait()
 	close(errs)
-	for _, c := range conns {
-		if c != nil {
-			t.Cleanup(func() { _ = c.Close() })
-		}
-	}
 	for err := range errs {
 		t.Fatalf("dial: %v", err)
 	}

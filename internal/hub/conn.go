@@ -1,0 +1,148 @@
+package hub
+
+import (
+	"sync/atomic"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wshub/wshub/internal/wheel"
+)
+
+// lastID numbers connections; IDs are unique within the process.
+var lastID atomic.Uint64
+
+// State is where a connection is in its life. There is one state per
+// connection, kept here; every layer asks it, none keeps its own.
+//
+//	Handshake ──Attach──▶ Open ──Close──▶ Closing ──peer's close──▶ Gone
+//	    │                  │                 │
+//	    │ Finish           │ peer's close,   │ peer's close before ours
+//	    │                  │ Fail            │ left, Fail
+//	    ▼                  ▼                 ▼
+//	 Draining ◀────────────┴─────────────────┘
+//	    │ output written, write side shut
+//	    ▼
+//	  Linger ──peer's EOF or timeout──▶ Gone
+//
+// Any state ends in Gone when TCP closes (Hub.Gone); timeouts close TCP
+// in Handshake, Closing, Draining and Linger.
+type State uint32
+
+const (
+	// StateHandshake: the request head is being read; not in the registry.
+	StateHandshake State = iota
+	// StateOpen: messages flow both ways.
+	StateOpen
+	// StateClosing: the application (or the server's Stop) started the
+	// closing handshake; our close frame is queued or sent and we wait for
+	// the peer's. Input other than the peer's close is ignored.
+	StateClosing
+	// StateDraining: nothing more will be queued; once what is queued has
+	// left (our close frame last, if any), the write side is shut.
+	StateDraining
+	// StateLinger: the write side is shut; input is read and dropped until
+	// the peer closes.
+	StateLinger
+	// StateGone: TCP closed; the connection left the registry and its rooms.
+	StateGone
+)
+
+var stateNames = [...]string{"handshake", "open", "closing", "draining", "linger", "gone"}
+
+// String returns the state's name.
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "invalid"
+}
+
+// Why tells how a connection ended: the close code of the closing
+// handshake, or 1006 when TCP ended without one. Remote is true when the
+// peer started the close (or dropped the connection).
+type Why struct {
+	Code   ws.StatusCode
+	Reason string
+	Remote bool
+}
+
+// Conn is the hub's part of one connection: its lifecycle, its place in
+// the registry and in rooms, and its outbound queue. The owner (the
+// engine's connection type) holds it by value and hands the hub a pointer.
+type Conn struct {
+	state   atomic.Uint32 // a State
+	id      uint64        // set by Attach
+	shard   *Shard        // set by Open, never changes
+	sock    Socket
+	owner   any
+	backlog atomic.Int64 // bytes queued but not taken by the socket, as of the last flush
+
+	// Event loop only.
+	why       *Why
+	timer     wheel.Timer[*Conn] // the deadline of the current state
+	sealed    bool               // our close frame is queued: nothing may follow it
+	slow      bool               // passed its backlog cap under PolicyClose: queue nothing more
+	congested bool               // has frames held in shard.held (PolicyDropOldest)
+	draining  bool               // listed in shard.draining
+	slot      int32              // index in shard.conns
+	head      int32              // write chain in shard.queue, 1-based; 0 = empty
+	tail      int32
+	pending   int          // bytes chained in the current flush
+	out       int          // socket backlog when the current flush began with it
+	rooms     []membership // joined rooms
+}
+
+// ID returns the connection's process-unique ID (0 before Attach). Safe
+// from any goroutine once Attach has run.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Owner returns the value given to Open. Safe from any goroutine.
+func (c *Conn) Owner() any { return c.owner }
+
+// State returns the connection's state. Safe from any goroutine; off the
+// loop it may be out of date by the time it is used.
+func (c *Conn) State() State { return State(c.state.Load()) }
+
+// Shard returns the shard of the connection's loop (nil before Open).
+// Safe from any goroutine.
+func (c *Conn) Shard() *Shard { return c.shard }
+
+// Backlog returns the bytes queued for the connection that its socket has
+// not taken yet, as of the last flush. Safe from any goroutine.
+func (c *Conn) Backlog() int { return int(c.backlog.Load()) }
+
+// set moves the connection to s. Event loop only: the only transition
+// made from other goroutines is Open to Closing, by Close with a CAS.
+func (c *Conn) set(s State) { c.state.Store(uint32(s)) }
+
+// swap moves the connection from one of the states in from to s, and
+// returns the state it left; it returns StateGone and does nothing when the
+// connection is in none of them. Event loop only; the CAS keeps it right
+// against a concurrent Close.
+func (c *Conn) swap(s State, from ...State) State {
+	for {
+		cur := c.State()
+		ok := false
+		for _, f := range from {
+			ok = ok || cur == f
+		}
+		if !ok {
+			return StateGone
+		}
+		if c.state.CompareAndSwap(uint32(cur), uint32(s)) {
+			return cur
+		}
+	}
+}
+
+// sendErr returns the error a send to the connection gets in its current
+// state, or nil if it is open.
+func (c *Conn) sendErr() error {
+	switch c.State() {
+	case StateOpen:
+		return nil
+	case StateGone:
+		return ErrClosed
+	}
+	return ErrClosing
+}

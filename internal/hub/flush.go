@@ -1,0 +1,199 @@
+package hub
+
+import (
+	"unsafe"
+
+	"github.com/wshub/wshub/codec"
+)
+
+// Sizes of the write path.
+const (
+	arenaCap     = 64 << 10 // initial arena: the small frames of one flush, back to back
+	arenaKeepMax = 4 << 20  // above this, an arena is dropped after its flush
+	directMin    = 16 << 10 // frames this large are written from their own buffer
+	iovMax       = 1024     // Linux IOV_MAX
+)
+
+// entry is one piece of a connection's write chain.
+type entry struct {
+	b    []byte
+	next int32
+}
+
+// outbound is a shard's write path: the frames of one flush, laid out so
+// that each connection's consecutive frames leave in one contiguous write.
+// Event loop only.
+type outbound struct {
+	max   int                  // the hub's backlog cap
+	dirty []*Conn              // connections with a chain in this flush
+	queue []entry              // the chains
+	arena []byte               // small frames of this flush, back to back
+	iov   [][]byte             // writev scratch
+	held  map[*Conn]*heldQueue // congested connections (PolicyDropOldest)
+	keep  []*codec.Frame       // held frames written by this flush
+	slow  []*Conn              // passed the cap under PolicyClose
+}
+
+func (o *outbound) init(max int) {
+	o.max = max
+	o.held = make(map[*Conn]*heldQueue)
+}
+
+// place returns b as it will be written: small frames are copied to the end
+// of the arena, so that consecutive frames for one connection are contiguous
+// and leave in one write; large ones are written from their own buffer (the
+// job that carries them keeps it alive until the flush).
+func (o *outbound) place(b []byte) []byte {
+	if len(b) >= directMin {
+		return b
+	}
+	if o.arena == nil {
+		o.arena = make([]byte, 0, arenaCap)
+	}
+	start := len(o.arena)
+	o.arena = append(o.arena, b...)
+	return o.arena[start:len(o.arena):cap(o.arena)]
+}
+
+// accepts reports whether c takes frames: attached, not sealed by its
+// close frame, not being closed as a slow consumer.
+func accepts(c *Conn) bool {
+	return !c.sealed && !c.slow && c.id != 0 && c.State() != StateGone
+}
+
+// push queues f for c. Event loop only.
+func (s *Shard) push(c *Conn, f *codec.Frame) {
+	if accepts(c) {
+		s.offer(c, f, s.out.place(f.Bytes()))
+	}
+}
+
+// pushAll queues f, placed once, for every connection in list but except.
+func (s *Shard) pushAll(list []*Conn, except *Conn, f *codec.Frame) {
+	if len(list) == 0 {
+		return
+	}
+	b := s.out.place(f.Bytes())
+	for _, c := range list {
+		if c != except && accepts(c) {
+			s.offer(c, f, b)
+		}
+	}
+}
+
+// chainLast queues c's close frame, whatever its backlog: it is the last
+// frame c gets, and at most 127 bytes.
+func (s *Shard) chainLast(c *Conn, f *codec.Frame) {
+	if c.congested {
+		s.pumpOne(c, s.out.held[c]) // held frames go first, as far as they fit
+	}
+	s.touch(c)
+	b := s.out.place(f.Bytes())
+	s.chain(c, b)
+	c.pending += len(b)
+}
+
+// chain appends b to c's write chain, merging it into the last piece when
+// the two are adjacent in memory.
+func (s *Shard) chain(c *Conn, b []byte) {
+	o := &s.out
+	if c.tail != 0 {
+		t := &o.queue[c.tail-1]
+		if adjacent(t.b, b) {
+			t.b = t.b[:len(t.b)+len(b)]
+			return
+		}
+	}
+	o.queue = append(o.queue, entry{b: b})
+	idx := int32(len(o.queue))
+	if c.tail == 0 {
+		c.head = idx
+		o.dirty = append(o.dirty, c)
+	} else {
+		o.queue[c.tail-1].next = idx
+	}
+	c.tail = idx
+}
+
+// adjacent reports whether b starts right where a ends, inside a's capacity.
+func adjacent(a, b []byte) bool {
+	if len(b) == 0 || cap(a)-len(a) < len(b) {
+		return false
+	}
+	return unsafe.Pointer(unsafe.SliceData(a[len(a):cap(a)])) == unsafe.Pointer(unsafe.SliceData(b))
+}
+
+// flush writes every dirty connection's chain, then hands the connections
+// that passed their cap under PolicyClose to their close. Event loop only.
+func (s *Shard) flush() {
+	o := &s.out
+	if len(o.held) > 0 {
+		s.pump()
+	}
+	for i, c := range o.dirty {
+		if c.State() != StateGone {
+			s.write(c)
+		}
+		c.head, c.tail, c.pending = 0, 0, 0
+		o.dirty[i] = nil
+	}
+	for i, f := range o.keep {
+		f.Release()
+		o.keep[i] = nil
+	}
+	o.keep = o.keep[:0]
+	o.dirty = o.dirty[:0]
+	clear(o.queue)
+	o.queue = o.queue[:0]
+	if cap(o.arena) > arenaKeepMax {
+		o.arena = nil
+	} else {
+		o.arena = o.arena[:0]
+	}
+	s.closeSlow()
+}
+
+// write hands c's chain to its socket: one write(2) for a single piece,
+// writev(2) otherwise. The socket buffers whatever the kernel does not
+// take. A failed write closes the socket (and makes c Gone) on the spot,
+// so nothing more is written after it.
+func (s *Shard) write(c *Conn) {
+	o := &s.out
+	sock := c.sock
+	if c.head == c.tail {
+		_, _ = sock.Write(o.queue[c.head-1].b)
+	} else {
+		iov := o.iov[:0]
+		for i := c.head; i != 0 && c.State() != StateGone; i = o.queue[i-1].next {
+			iov = append(iov, o.queue[i-1].b)
+			if len(iov) == iovMax {
+				_, _ = sock.Writev(iov)
+				iov = iov[:0]
+			}
+		}
+		if len(iov) > 0 && c.State() != StateGone {
+			_, _ = sock.Writev(iov)
+		}
+		clear(iov)
+		o.iov = iov[:0]
+	}
+	if c.State() != StateGone {
+		c.backlog.Store(int64(sock.Buffered() + s.heldBytes(c)))
+	}
+}
+
+// detach takes c out of the shard: its slot, its rooms, its held frames.
+// Its queued frames are dropped at their turn (c is Gone). Event loop only.
+func (s *Shard) detach(c *Conn) {
+	if c.congested {
+		s.dropHeld(c, s.out.held[c])
+	}
+	for len(c.rooms) > 0 {
+		s.leaveRoom(c, len(c.rooms)-1)
+	}
+	last := s.conns[len(s.conns)-1]
+	s.conns[c.slot], last.slot = last, c.slot
+	s.conns[len(s.conns)-1] = nil
+	s.conns = s.conns[:len(s.conns)-1]
+	c.backlog.Store(0)
+}
