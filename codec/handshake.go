@@ -30,10 +30,11 @@ var headEnd = []byte("\r\n\r\n")
 //
 // n counts the head up to and including the blank line that ends it; the
 // bytes after it are not consumed (they may be frames that arrived in the
-// same read). Refusals are *HTTPError: 431 for a head over max bytes, 505 for
-// an HTTP version other than 1.x, 400 for anything malformed. Only origin-form
-// targets ("/path?query") are accepted, lines must end in CRLF, and HTTP/1.1
-// requires exactly one Host header. Safe from any goroutine.
+// same read). Every error it returns is an *HTTPError: 431 for a head over
+// max bytes, 505 for an HTTP version other than 1.x, 400 for anything
+// malformed. Only origin-form targets ("/path?query") are accepted, lines
+// must end in CRLF, and HTTP/1.1 requires exactly one Host header. Safe
+// from any goroutine.
 func ParseRequest(b []byte, max int) (req *Request, n int, err error) {
 	if max <= 0 {
 		max = DefaultMaxHeaderBytes

@@ -10,11 +10,11 @@ import (
 // CheckUpgrade validates r as a WebSocket opening handshake (RFC 6455 §4.2.1)
 // and returns the Sec-WebSocket-Key.
 //
-// Refusals are *HTTPError: 405 with "Allow: GET" for another method; 400 for
-// HTTP/1.0, a missing "Upgrade: websocket" or "Connection: Upgrade" token, or
-// a Sec-WebSocket-Key that is not exactly one base64 value of 16 bytes; 426
-// with "Sec-WebSocket-Version: 13" for any version but 13 (§4.4). Safe from
-// any goroutine.
+// Every error it returns is an *HTTPError: 405 with "Allow: GET" for
+// another method; 400 for HTTP/1.0, a missing "Upgrade: websocket" or
+// "Connection: Upgrade" token, or a Sec-WebSocket-Key that is not exactly
+// one base64 value of 16 bytes; 426 with "Sec-WebSocket-Version: 13" for any
+// version but 13 (§4.4). Safe from any goroutine.
 func CheckUpgrade(r *Request) (key string, err error) {
 	for _, check := range upgradeChecks {
 		err = check(r)

@@ -361,3 +361,29 @@ func answerClose(c *rawConn) int {
 	}
 	return int(code)
 }
+
+// TestStopHonorsItsContext: Stop returns soon after its context ends, even
+// with clients that never answer the close (the close timeout is 5 s), and
+// the server still stops: the leak check after the tests sees no loop left.
+func TestStopHonorsItsContext(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder()
+	srv, addr := serve(t, rec.handler())
+	silent := dialUpgraded(t, addr)
+	rec.conns.next(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Stop = %v, want context.DeadlineExceeded", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Stop took %v after a 200 ms context", took)
+	}
+	silent.ExpectClose(ws.StatusGoingAway)
+	// The loops were told to stop: TCP closes without waiting for the answer.
+	silent.ExpectEOF()
+	if ce := rec.gone.next(t); ce.Code != ws.StatusAbnormalClosure && ce.Code != ws.StatusGoingAway {
+		t.Errorf("OnDisconnect %+v", ce)
+	}
+}

@@ -63,6 +63,7 @@ func FuzzConnInput(f *testing.F) {
 		_ = nc.Close()
 
 		probe := data[:min(len(data), 1024)] // under the message cap
+		_ = healthy.SetWriteDeadline(time.Now().Add(waitTimeout))
 		if _, err := healthy.Conn.Write(bin(probe).Bytes()); err != nil {
 			t.Fatalf("healthy client write: %v", err)
 		}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,7 +16,7 @@ import (
 func (s *Server) handshake(c *Conn, b []byte) int {
 	req, n, err := codec.ParseRequest(b, s.opts.MaxHeaderBytes)
 	if err != nil {
-		s.refuse(c, nil, httpError(err))
+		s.refuse(c, nil, err.(*codec.HTTPError)) // always one, by its contract
 		return len(b)
 	}
 	if n == 0 {
@@ -37,16 +36,6 @@ func (s *Server) handshake(c *Conn, b []byte) int {
 	return len(b)
 }
 
-// httpError is the refusal carried by an error of the codec's handshake
-// functions, which are all *codec.HTTPError.
-func httpError(err error) *codec.HTTPError {
-	var he *codec.HTTPError
-	if errors.As(err, &he) {
-		return he
-	}
-	return &codec.HTTPError{Status: http.StatusBadRequest, Reason: err.Error()}
-}
-
 // upgrade completes the opening handshake on a WebSocket route; false means
 // it refused the request.
 func (s *Server) upgrade(c *Conn, req *codec.Request, head []byte, h *Handler) bool {
@@ -56,7 +45,7 @@ func (s *Server) upgrade(c *Conn, req *codec.Request, head []byte, h *Handler) b
 	}
 	key, err := codec.CheckUpgrade(req)
 	if err != nil {
-		s.refuse(c, req, httpError(err))
+		s.refuse(c, req, err.(*codec.HTTPError)) // always one, by its contract
 		return false
 	}
 	if origin := req.Header.Get("Origin"); !s.originAllowed(origin, req.Host) {

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/wshub/wshub/engine"
 	"github.com/wshub/wshub/internal/wstest"
 )
@@ -150,7 +148,3 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	wstest.Eventually(t, what, cond)
 }
-
-// ping and pong are final control frames.
-func ping(p string) frame { return frame{Fin: true, Op: ws.OpPing, Payload: []byte(p)} }
-func pong(p string) frame { return frame{Fin: true, Op: ws.OpPong, Payload: []byte(p)} }

@@ -29,7 +29,7 @@ func TestTwoLoops(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, engine.Handler{}, engine.WithLoops(2))
-					cs := dialN(t, s, tt.clients)
+			cs := dialN(t, s, tt.clients)
 			waitLen(t, s, tt.clients)
 			checkBothLoopsServe(t, s, cs)
 

@@ -97,6 +97,9 @@ func loadOptions(opts []Option) Options {
 	if o.MaxMessage <= 0 {
 		o.MaxMessage = codec.DefaultMaxMessage
 	}
+	if o.MaxBacklog == 0 {
+		o.MaxBacklog = DefaultMaxBacklog
+	}
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = codec.DefaultMaxHeaderBytes
 	}

@@ -193,7 +193,7 @@ func TestLargeFramesOrder(t *testing.T) {
 			// These cases queue many MiB for one connection on purpose
 			// (ordering, not slow-client policy, is under test here).
 			s := startServer(t, engine.Handler{}, engine.WithLoops(1), engine.WithMaxBacklog(-1))
-					a, b := dial(t, s), dial(t, s)
+			a, b := dial(t, s), dial(t, s)
 			ma := s.conn(t, a.id)
 			release := func() {}
 			if tt.oneDrain {

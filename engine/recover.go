@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
-
 )
 
 // A panic in user code must not take the event loop, and with it every

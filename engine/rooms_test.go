@@ -111,7 +111,7 @@ func TestPublish(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, engine.Handler{})
 			cs := dialN(t, s, tt.clients)
-					for _, st := range tt.steps {
+			for _, st := range tt.steps {
 				c := s.conn(t, cs[st.Who].id)
 				call := c.Join
 				if st.Leave {
@@ -170,7 +170,7 @@ func TestDisconnectLeavesRooms(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, engine.Handler{})
-					gone, observer := dial(t, s), dial(t, s)
+			gone, observer := dial(t, s), dial(t, s)
 			member := s.conn(t, gone.id)
 			for _, r := range rooms {
 				mustJoin(t, member, r)
@@ -204,3 +204,35 @@ func TestDisconnectLeavesRooms(t *testing.T) {
 	}
 }
 
+// TestRoomsListing: Rooms lists every room with members and its count, and
+// RangeMembers visits each member's *engine.Conn, from any goroutine.
+func TestRoomsListing(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, engine.Handler{}, engine.WithLoops(2))
+	cs := dialN(t, s, 5)
+	rooms := map[int][]string{0: {"red", "blue"}, 1: {"red"}, 2: {"blue"}, 3: {"blue"}}
+	for i, names := range rooms {
+		for _, r := range names {
+			mustJoin(t, s.conn(t, cs[i].id), r)
+		}
+	}
+	waitMembers(t, s, "blue", 3)
+	waitMembers(t, s, "red", 2)
+	want := []engine.Room{{Name: "blue", Members: 3}, {Name: "red", Members: 2}}
+	if got := s.Rooms(); !slices.Equal(got, want) {
+		t.Errorf("Rooms() = %v, want %v", got, want)
+	}
+	var ids []uint64
+	s.RangeMembers("blue", func(c *engine.Conn) bool { ids = append(ids, c.ID()); return true })
+	slices.Sort(ids)
+	wantIDs := []uint64{cs[0].id, cs[2].id, cs[3].id}
+	slices.Sort(wantIDs)
+	if !slices.Equal(ids, wantIDs) {
+		t.Errorf("members of blue: %v, want %v", ids, wantIDs)
+	}
+	_ = cs[0].Close()
+	waitMembers(t, s, "red", 1)
+	if got := s.Rooms(); !slices.Equal(got, []engine.Room{{Name: "blue", Members: 2}, {Name: "red", Members: 1}}) {
+		t.Errorf("Rooms() after a member left = %v", got)
+	}
+}

@@ -70,7 +70,7 @@ func New(opts ...Option) *Server {
 		debug: o.Logger.Enabled(context.Background(), slog.LevelDebug),
 		hub: hub.New(hub.Config{
 			MaxBacklog:       o.MaxBacklog,
-			Policy:           o.SlowPolicy,
+			Policy:           hub.SlowPolicy(o.SlowPolicy),
 			FlushInterval:    o.FlushInterval,
 			HandshakeTimeout: o.HandshakeTimeout,
 			CloseTimeout:     o.CloseTimeout,
@@ -223,7 +223,14 @@ func (s *Server) Members(room string) int { return s.hub.Members(room) }
 
 // Rooms returns every room that has members, with its member count, sorted
 // by name: a snapshot, like Range's.
-func (s *Server) Rooms() []Room { return s.hub.Rooms() }
+func (s *Server) Rooms() []Room {
+	rooms := s.hub.Rooms()
+	out := make([]Room, len(rooms))
+	for i, r := range rooms {
+		out[i] = Room(r)
+	}
+	return out
+}
 
 // RangeMembers calls fn for every member of room until it returns false: a
 // snapshot, like Range's. No lock is held while fn runs.
@@ -232,7 +239,7 @@ func (s *Server) RangeMembers(room string, fn func(c *Conn) bool) {
 }
 
 // Stats returns the server's counters.
-func (s *Server) Stats() Stats { return s.hub.Stats() }
+func (s *Server) Stats() Stats { return Stats(s.hub.Stats()) }
 
 func hubConn(c *Conn) *hub.Conn {
 	if c == nil {

@@ -49,31 +49,45 @@ type Request = codec.Request
 // SlowPolicy says what happens to a connection whose outbound backlog
 // reaches the cap (WithMaxBacklog): a client that does not read fast
 // enough.
-type SlowPolicy = hub.SlowPolicy
+type SlowPolicy uint8
 
 // The slow-client policies.
 const (
 	// PolicyClose (the default) fails the connection with 1008: the close
 	// frame is queued past the cap, and TCP closes once the client has read
 	// it or after the close timeout.
-	PolicyClose = hub.PolicyClose
+	PolicyClose SlowPolicy = 0
 	// PolicyDropNewest drops each message that does not fit; the client gets
 	// the older ones and resumes once it has caught up.
-	PolicyDropNewest = hub.PolicyDropNewest
+	PolicyDropNewest SlowPolicy = 1
 	// PolicyDropOldest keeps up to the cap more in the server and drops the
 	// oldest of those: a client that catches up gets the latest messages.
-	PolicyDropOldest = hub.PolicyDropOldest
+	// Its memory bound is twice the cap.
+	PolicyDropOldest SlowPolicy = 2
 )
 
-// DefaultMaxBacklog is the default per-connection backlog cap, 4 MiB.
-const DefaultMaxBacklog = hub.DefaultMaxBacklog
+// String returns the policy's name as ParseSlowPolicy and cmd/wshub's
+// -slow-policy flag spell it.
+func (p SlowPolicy) String() string { return hub.SlowPolicy(p).String() }
 
 // ParseSlowPolicy maps "close", "drop-newest" or "drop-oldest" to a policy.
-func ParseSlowPolicy(s string) (SlowPolicy, error) { return hub.ParseSlowPolicy(s) }
+func ParseSlowPolicy(s string) (SlowPolicy, error) {
+	p, err := hub.ParseSlowPolicy(s)
+	return SlowPolicy(p), err
+}
 
-// Stats are the server's counters: open connections, messages dropped by
-// the drop policies, connections closed as slow consumers.
-type Stats = hub.Stats
+// DefaultMaxBacklog is the default per-connection backlog cap, 4 MiB.
+const DefaultMaxBacklog = 4 << 20
+
+// Stats are the server's counters.
+type Stats struct {
+	Connections int   // open connections
+	Dropped     int64 // messages dropped by PolicyDropNewest or PolicyDropOldest
+	SlowClosed  int64 // connections closed by PolicyClose
+}
 
 // Room is a room and its member count.
-type Room = hub.RoomInfo
+type Room struct {
+	Name    string
+	Members int
+}

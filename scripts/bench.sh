@@ -4,17 +4,23 @@
 #   scripts/bench.sh                  # full run, < 15 minutes
 #   scripts/bench.sh --quick          # every scenario × server at small N, < 1 minute
 #   scripts/bench.sh --servers wshub --scenarios broadcast-burst
+#   scripts/bench.sh --servers wshub,wshub-before   # A/B against another build
+#   scripts/bench.sh --pin            # full run, and make it the snapshot
 #
 # Builds bin/wshub, bin/wsbench and bin/peer-NAME for each peer in
-# bench/peers (a peer that does not build is skipped with a warning). Then,
-# for each scenario and each server, one server at a time: starts the server
-# pinned to CPU 0 with GOMAXPROCS=1 on 127.0.0.1:0, runs wsbench pinned to
-# CPU 1 against it, stops it with SIGTERM. Every run appends one JSON line.
+# bench/peers (a peer that does not build is skipped with a warning). A
+# server named wshub-NAME is the binary bin/wshub-NAME, built by you (e.g.
+# from another commit) to compare builds side by side. Then, for each
+# scenario and each server, one server at a time: starts the server pinned
+# to CPU 0 with GOMAXPROCS=1 on 127.0.0.1:0, runs wsbench pinned to CPU 1
+# against it, stops it with SIGTERM. Every run appends one JSON line.
 #
-# Full run: results in bench/results/results-DATE.jsonl, Markdown tables in
-# bench/results/latest.md (also printed), chart in bench/results/latest.svg.
-# --quick: only checks that every run completes with nothing lost; results
-# stay in a temporary directory and the tables are printed.
+# Full run: results in bin/bench/results-DATE.jsonl, Markdown tables in
+# bin/bench/latest.md (also printed), chart in bin/bench/latest.svg, all
+# outside the tracked tree. --pin also copies the three into bench/results/
+# (replacing the snapshot there, which the README cites). --quick: only
+# checks that every run completes with nothing lost; results stay in a
+# temporary directory and the tables are printed.
 #
 # Exit status: non-zero if any run lost a message, failed a connection or
 # did not complete.
@@ -40,7 +46,7 @@ usage() {
 # server_cmd NAME ADDR prints the command line of a server.
 server_cmd() {
 	case $1 in
-	wshub) echo "$BIN/wshub -addr $2 -loops 1 -log-level nothing" ;;
+	wshub | wshub-*) echo "$BIN/$1 -addr $2 -loops 1 -log-level nothing" ;;
 	*) echo "$BIN/peer-$1 -addr $2" ;;
 	esac
 }
@@ -64,7 +70,7 @@ launch() {
 # listen_addr NAME LOG prints the address the server announced, if any.
 listen_addr() {
 	case $1 in
-	wshub) sed -n 's|^wshub: chat demo at http://\(.*\)/$|\1|p' "$2" | head -1 ;;
+	wshub | wshub-*) sed -n 's|^wshub: chat demo at http://\(.*\)/$|\1|p' "$2" | head -1 ;;
 	*) sed -n 's|^listening on \(.*\)$|\1|p' "$2" | head -1 ;;
 	esac
 }
@@ -139,8 +145,8 @@ scenario_args() {
 
 build() {
 	log "building wshub and wsbench"
-	(cd "$ROOT" && go build -o "$BIN/wshub" ./cmd/wshub && go build -o "$BIN/wsbench" ./cmd/wsbench) ||
-		die "wshub or wsbench does not build"
+	(cd "$ROOT" && go build -o "$BIN/wshub" ./cmd/wshub) || die "wshub does not build"
+	(cd "$ROOT/cmd/wsbench" && go build -o "$BIN/wsbench" .) || die "wsbench does not build"
 	BUILT=()
 	local p
 	for p in "${PEERS[@]}"; do
@@ -182,11 +188,12 @@ run_one() {
 }
 
 main() {
-	QUICK=0
+	QUICK=0 PIN=0
 	local only_scenarios="" only_servers=""
 	while (($#)); do
 		case $1 in
 		--quick) QUICK=1 ;;
+		--pin) PIN=1 ;;
 		--scenarios) only_scenarios=${2:?}; shift ;;
 		--servers) only_servers=${2:?}; shift ;;
 		-h | --help) usage ;;
@@ -201,7 +208,8 @@ main() {
 	fi
 	WORK=$(mktemp -d)
 	trap 'rm -rf "$WORK"' EXIT
-	mkdir -p "$BIN" "$ROOT/bench/results"
+	local outdir=$BIN/bench
+	mkdir -p "$BIN" "$outdir"
 	build
 	local servers=(wshub "${BUILT[@]}") scenarios=("${SCENARIOS[@]}")
 	[[ -n $only_servers ]] && IFS=, read -ra servers <<<"$only_servers"
@@ -211,7 +219,7 @@ main() {
 	if ((QUICK)); then
 		OUT=$WORK/results-$stamp-quick.jsonl
 	else
-		OUT=$ROOT/bench/results/results-$stamp.jsonl
+		OUT=$outdir/results-$stamp.jsonl
 	fi
 	log "servers: ${servers[*]}; scenarios: ${scenarios[*]}; results: $OUT"
 	local failed=() s n start=$SECONDS
@@ -225,9 +233,14 @@ main() {
 		if ((QUICK)); then
 			"$BIN/wsbench" report -in "$OUT" -out "$WORK/latest.md"
 		else
-			"$BIN/wsbench" report -in "$OUT" -out "$ROOT/bench/results/latest.md"
-			"$BIN/wsbench" chart -in "$OUT" -out "$ROOT/bench/results/latest.svg"
-			log "wrote bench/results/latest.md, bench/results/latest.svg and $OUT"
+			"$BIN/wsbench" report -in "$OUT" -out "$outdir/latest.md"
+			"$BIN/wsbench" chart -in "$OUT" -out "$outdir/latest.svg"
+			log "wrote $outdir/latest.md, $outdir/latest.svg and $OUT"
+			if ((PIN)); then
+				rm -f "$ROOT"/bench/results/results-*.jsonl
+				cp "$outdir/latest.md" "$outdir/latest.svg" "$OUT" "$ROOT/bench/results/"
+				log "pinned this run as the snapshot in bench/results/"
+			fi
 		fi
 	fi
 	if ((${#failed[@]})); then

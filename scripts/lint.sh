@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Lints the module: gofmt, go vet and staticcheck at a pinned version.
+# Lints every module: gofmt, go vet and staticcheck at a pinned version.
+# scripts/test.sh runs it first.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/modules.sh
+source scripts/modules.sh
 
 staticcheck=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -16,10 +19,8 @@ if [[ -n $unformatted ]]; then
 fi
 echo "ok"
 
-section "go vet"
-go vet ./...
-echo "ok"
-
-section "staticcheck (${staticcheck#*@})"
-go run "$staticcheck" ./...
+for m in "${MODULES[@]}"; do
+	section "go vet, staticcheck (${staticcheck#*@}): $m"
+	(cd "$m" && go vet ./... && go run "$staticcheck" ./...)
+done
 echo "ok"

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Runs every test of the module, on a fresh Debian machine too: installs what
-# the tests need, checks formatting and go vet, runs all tests with the race
-# detector (the browser test is required here, not skipped), the peer
-# servers' tests, the benchmark harness at small size (scripts/bench.sh
-# --quick), then every native fuzz target for a short while. CI (.ci/run)
-# runs exactly this.
+# Runs every test of every module, on a fresh Debian machine too: installs
+# what the tests need, runs scripts/lint.sh (gofmt, go vet, staticcheck),
+# runs all tests of each module with the race detector (the library; the
+# interop and browser tests in internal/e2e, where the browser test is
+# required, not skipped; the benchmark harness; the load client; the peer
+# servers), the benchmark harness at small size (scripts/bench.sh --quick),
+# then every native fuzz target for a short while. CI (.ci/run) runs
+# exactly this.
 #
 #   scripts/test.sh                 # everything
 #   FUZZTIME=30s scripts/test.sh    # fuzz longer
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/modules.sh
+source scripts/modules.sh
 
 fuzztime=${FUZZTIME:-10s}
 started=$SECONDS
@@ -46,41 +50,34 @@ if ! command -v gcc >/dev/null; then
 fi
 
 section "go mod download"
-go mod download
+for m in "${MODULES[@]}"; do
+	(cd "$m" && go mod download)
+done
 
-section "gofmt"
-unformatted=$(find . -name '*.go' -not -path './vendor/*' -not -path '*/testdata/*' -print0 | xargs -0 gofmt -l)
-if [[ -n $unformatted ]]; then
-	printf '%s\n' "$unformatted"
-	fail "files above are not gofmt-ed (run: gofmt -w FILE)"
-fi
-echo "ok"
+scripts/lint.sh
 
-section "go vet"
-go vet ./...
-echo "ok"
-
-section "go test -race"
-WSHUB_REQUIRE_BROWSER=1 CGO_ENABLED=1 go test -race -count=1 -timeout 10m ./...
-
-section "bench/peers (peer servers, a module of their own)"
-(cd bench/peers && go vet ./... && CGO_ENABLED=1 go test -race -count=1 -timeout 5m ./...)
+for m in "${MODULES[@]}"; do
+	section "go test -race: $m"
+	(cd "$m" && WSHUB_REQUIRE_BROWSER=1 CGO_ENABLED=1 go test -race -count=1 -timeout 10m ./...)
+done
 
 section "benchmark harness: scripts/bench.sh --quick (every scenario x every server, nothing lost)"
 scripts/bench.sh --quick
 
 section "fuzz (${fuzztime} per target)"
-# Every func FuzzXxx(f *testing.F) in the module's packages, found afresh
+# Every func FuzzXxx(f *testing.F) in every module's packages, found afresh
 # each run so that new targets are fuzzed without editing this script.
 fuzzed=0
-while read -r pkg dir; do
-	for target in $({ grep -hoE '^func Fuzz[A-Za-z0-9_]*\(' "$dir"/*_test.go 2>/dev/null || true; } |
-		sed -E 's/^func (Fuzz[A-Za-z0-9_]*)\(/\1/' | sort -u); do
-		echo "--- $pkg $target"
-		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg"
-		fuzzed=$((fuzzed + 1))
-	done
-done < <(go list -f '{{.ImportPath}} {{.Dir}}' ./...)
+for m in "${MODULES[@]}"; do
+	while read -r pkg dir; do
+		for target in $({ grep -hoE '^func Fuzz[A-Za-z0-9_]*\(' "$dir"/*_test.go 2>/dev/null || true; } |
+			sed -E 's/^func (Fuzz[A-Za-z0-9_]*)\(/\1/' | sort -u); do
+			echo "--- $pkg $target"
+			(cd "$m" && go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg")
+			fuzzed=$((fuzzed + 1))
+		done
+	done < <(cd "$m" && go list -f '{{.ImportPath}} {{.Dir}}' ./...)
+done
 echo "fuzzed $fuzzed targets"
 
 section "All tests passed in $((SECONDS - started)) s"

@@ -93,9 +93,9 @@ func raceEnabled() bool {
 // process is a running wshub binary.
 type process struct {
 	cmd    *exec.Cmd
-	addr   string        // from the "chat demo at" line
+	addr   string               // from the "chat demo at" line
 	stderr *wstest.LockedBuffer // everything it wrote to stderr
-	done   chan struct{} // closed once it exited; then err is its exit error
+	done   chan struct{}        // closed once it exited; then err is its exit error
 	err    error
 }
 

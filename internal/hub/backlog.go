@@ -9,22 +9,23 @@ import (
 )
 
 // SlowPolicy says what the hub does with a connection whose backlog would
-// pass the cap: a client that does not read fast enough.
+// pass the cap: a client that does not read fast enough. Its values are
+// engine.SlowPolicy's, which converts by value.
 type SlowPolicy uint8
 
 const (
 	// PolicyClose (the default) stops queuing for the connection and fails
 	// it with close code 1008: the close frame is queued past the cap, and
 	// TCP closes once the client has read it or after CloseTimeout.
-	PolicyClose SlowPolicy = iota
+	PolicyClose SlowPolicy = 0
 	// PolicyDropNewest drops each message that does not fit; the connection
 	// gets the older ones and resumes once its socket has taken enough.
-	PolicyDropNewest
+	PolicyDropNewest SlowPolicy = 1
 	// PolicyDropOldest keeps up to the cap again in the hub, above what the
 	// socket holds, and drops the oldest of those to make room for new ones:
 	// a client that catches up gets the latest messages (game state). Its
 	// memory bound is twice the cap.
-	PolicyDropOldest
+	PolicyDropOldest SlowPolicy = 2
 )
 
 // String returns the policy's name as the flags spell it.

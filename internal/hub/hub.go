@@ -76,13 +76,13 @@ const idBuckets = 64
 type Hub struct {
 	cfg Config
 
-	mu       sync.Mutex              // guards byLoop and the shards list's writers
-	byLoop   map[Loop]*Shard         // guarded by mu
+	mu       sync.Mutex               // guards byLoop and the shards list's writers
+	byLoop   map[Loop]*Shard          // guarded by mu
 	shards   atomic.Pointer[[]*Shard] // copy-on-write list of all shards
-	count    atomic.Int64            // attached connections
-	stopping atomic.Bool             // Stop ran: disconnects are the server's
-	ids      [idBuckets]idBucket     // ID -> Conn
-	rooms    [roomBuckets]roomBucket // room -> member count
+	count    atomic.Int64             // attached connections
+	stopping atomic.Bool              // Stop ran: disconnects are the server's
+	ids      [idBuckets]idBucket      // ID -> Conn
+	rooms    [roomBuckets]roomBucket  // room -> member count
 
 	dropped    atomic.Int64 // messages dropped by the drop policies
 	slowClosed atomic.Int64 // connections closed by PolicyClose

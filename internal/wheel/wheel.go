@@ -40,8 +40,8 @@ type Wheel[T any] struct {
 	slots [slots]Timer[T] // list heads (sentinels)
 	tick  time.Duration
 	start time.Time
-	now   int64 // last tick advanced to
-	n     int   // armed timers
+	now   int64    // last tick advanced to
+	n     int      // armed timers
 	mark  Timer[T] // Advance's place in the slot it walks
 }
 

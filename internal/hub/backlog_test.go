@@ -1,0 +1,94 @@
+package hub_test
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wshub/wshub/internal/hub"
+)
+
+// TestSlowConsumer sends 50 messages of 100 bytes to a connection whose
+// socket takes nothing, under a 1,000-byte cap, with each policy; then the
+// client catches up and the test reads what it got.
+func TestSlowConsumer(t *testing.T) {
+	const capBytes, n = 1000, 50
+	msg := func(i int) string { return fmt.Sprintf("%03d%097d", i, 0) } // 100 bytes
+	tests := []struct {
+		policy hub.SlowPolicy
+		check  func(t *testing.T, got []frame, st hub.Stats, c *fakeConn)
+	}{
+		{hub.PolicyClose, func(t *testing.T, got []frame, st hub.Stats, c *fakeConn) {
+			if st.SlowClosed != 1 || st.Dropped != 0 {
+				t.Errorf("Stats %+v, want one slow close", st)
+			}
+			last := got[len(got)-1]
+			if last.op != ws.OpClose || last.code != ws.StatusPolicyViolation {
+				t.Fatalf("last frame %v, want close 1008", last)
+			}
+			checkSeq(t, got[:len(got)-1], 0, 1)
+			if len(got)-1 > capBytes/100+1 {
+				t.Errorf("%d messages before the close, want at most the cap plus one", len(got)-1)
+			}
+			if !c.sock.shut || c.hc.State() != hub.StateLinger {
+				t.Errorf("state %v, shut %v: want the write side shut once the client read the close", c.hc.State(), c.sock.shut)
+			}
+		}},
+		{hub.PolicyDropNewest, func(t *testing.T, got []frame, st hub.Stats, c *fakeConn) {
+			if st.Dropped == 0 || st.SlowClosed != 0 || int(st.Dropped)+len(got) != n {
+				t.Errorf("Stats %+v with %d received, want drops adding up to %d", st, len(got), n)
+			}
+			checkSeq(t, got, 0, 1) // the oldest, in order
+		}},
+		{hub.PolicyDropOldest, func(t *testing.T, got []frame, st hub.Stats, c *fakeConn) {
+			if st.Dropped == 0 || int(st.Dropped)+len(got) != n {
+				t.Errorf("Stats %+v with %d received, want drops adding up to %d", st, len(got), n)
+			}
+			if last := got[len(got)-1].payload[:3]; last != fmt.Sprintf("%03d", n-1) {
+				t.Errorf("last message %s, want the newest, %d", last, n-1)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy.String(), func(t *testing.T) {
+			r := newRig(t, hub.Config{MaxBacklog: capBytes, Policy: tt.policy, Tick: 5 * time.Millisecond})
+			c := r.open(false)
+			fast := r.open(false)
+			c.sock.take = 0
+			for i := range n {
+				must(t, r.h.Broadcast(ws.OpText, []byte(msg(i)), nil))
+				r.loop.run()
+				if b := c.hc.Backlog(); b > 2*(capBytes+102) {
+					t.Fatalf("backlog %d bytes, over the bound", b)
+				}
+			}
+			if got := len(fast.sock.frames(t)); got != n {
+				t.Errorf("the fast connection got %d messages, want all %d", got, n)
+			}
+			c.sock.take = -1 // the client catches up
+			c.sock.drain()
+			r.eventually("everything written", func() bool {
+				c.sock.drain()
+				return c.sock.Buffered() == 0 && (tt.policy != hub.PolicyDropOldest || c.hc.Backlog() == 0)
+			})
+			if tt.policy == hub.PolicyClose {
+				r.eventually("the write side shut at a tick", func() bool { return c.sock.shut })
+			}
+			tt.check(t, c.sock.frames(t), r.h.Stats(), c)
+		})
+	}
+}
+
+// checkSeq checks that frames carry rising sequence numbers from first.
+func checkSeq(t *testing.T, got []frame, first, step int) {
+	t.Helper()
+	for k, f := range got {
+		seq, err := strconv.Atoi(f.payload[:3])
+		if err != nil || seq != first+k*step {
+			t.Fatalf("message %d is %q, want sequence %d", k, f.payload[:3], first+k*step)
+		}
+	}
+}
