@@ -71,10 +71,7 @@ func TestServerClose(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			_, addr := serve(t, rec.handler())
-			c := dialUpgraded(t, addr)
-			conn := rec.conns.next(t)
+			rec, c, conn := openRecorded(t)
 			if err := conn.Close(tt.code, tt.reason); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
@@ -152,10 +149,7 @@ func TestServerCloseOrder(t *testing.T) {
 func TestServerCloseTimeout(t *testing.T) {
 	t.Parallel()
 	const closeTimeout = 300 * time.Millisecond
-	rec := newRecorder()
-	_, addr := serve(t, rec.handler(), engine.WithCloseTimeout(closeTimeout))
-	c := dialUpgraded(t, addr)
-	conn := rec.conns.next(t)
+	rec, c, conn := openRecorded(t, engine.WithCloseTimeout(closeTimeout))
 	start := time.Now()
 	if err := conn.Close(4000, "bye"); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -324,10 +318,7 @@ func TestStopRefusesNewHandshakes(t *testing.T) {
 // connection open.
 func TestCloseBadCode(t *testing.T) {
 	t.Parallel()
-	rec := newRecorder()
-	_, addr := serve(t, rec.handler())
-	c := dialUpgraded(t, addr)
-	conn := rec.conns.next(t)
+	_, c, conn := openRecorded(t)
 	tests := []struct {
 		name string
 		code ws.StatusCode

@@ -24,10 +24,7 @@ func TestCloseCodes(t *testing.T) {
 	for _, code := range codes {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			_, addr := serve(t, rec.handler())
-			c := dialUpgraded(t, addr)
-			conn := rec.conns.next(t)
+			rec, c, conn := openRecorded(t)
 			if err := conn.Close(code, "try again later"); err != nil {
 				t.Fatalf("Close(%d): %v", code, err)
 			}
@@ -76,10 +73,7 @@ func TestCloseWhileClosing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := newRecorder()
-			_, addr := serve(t, rec.handler())
-			c := dialUpgraded(t, addr)
-			conn := rec.conns.next(t)
+			rec, c, conn := openRecorded(t)
 			tt.start(t, c, conn)
 			calls := map[string]func() error{
 				"Close":    func() error { return conn.Close(1000, "second") },

@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -54,22 +53,20 @@ func serve(t testing.TB, h engine.Handler, opts ...engine.Option) (*engine.Serve
 	t.Helper()
 	srv := engine.New(opts...)
 	srv.Handle(wsPath, h)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { stopServer(t, srv) })
-	return srv, srv.Addr().String()
+	return srv, wstest.Start(t, srv)
 }
 
-// stopServer stops srv within waitTimeout; a server already stopped by the
-// test is fine.
-func stopServer(t testing.TB, srv *engine.Server) {
+// stopServer stops srv (see wstest.Stop).
+func stopServer(t testing.TB, srv *engine.Server) { t.Helper(); wstest.Stop(t, srv) }
+
+// openRecorded serves the recorder's echo handler with opts and connects
+// one client: it returns the recorder, the client and the server side.
+func openRecorded(t testing.TB, opts ...engine.Option) (*recorder, *rawConn, *engine.Conn) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*waitTimeout)
-	defer cancel()
-	if err := srv.Stop(ctx); err != nil && !errors.Is(err, engine.ErrNotRunning) {
-		t.Errorf("Stop: %v", err)
-	}
+	rec := newRecorder()
+	_, addr := serve(t, rec.handler(), opts...)
+	c := dialUpgraded(t, addr)
+	return rec, c, rec.conns.next(t)
 }
 
 // echo answers every message with the same opcode and bytes.

@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -59,16 +58,7 @@ func startServer(t testing.TB, h engine.Handler, opts ...engine.Option) *server 
 			<-v.(*hold).release
 		}
 	}})
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*wstest.Timeout)
-		defer cancel()
-		if err := s.Stop(ctx); err != nil {
-			t.Errorf("Stop: %v", err)
-		}
-	})
+	wstest.Start(t, s.Server)
 	return s
 }
 

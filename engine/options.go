@@ -39,7 +39,8 @@ type Options struct {
 	SlowPolicy SlowPolicy
 	// FlushInterval, if positive, lets writes wait up to this long so that
 	// more of them share one write(2) (e.g. a 16 ms game tick). Default 0:
-	// everything queued in a loop iteration is written at its end.
+	// what a callback queues is written when it returns, what other
+	// goroutines queue when the loop has drained it.
 	FlushInterval time.Duration
 	// Logger receives the server's log. Default: discard.
 	// Debug level logs every frame; Info logs connects, disconnects and

@@ -49,10 +49,7 @@ func TestSendFromOtherGoroutine(t *testing.T) {
 func TestConcurrentSends(t *testing.T) {
 	t.Parallel()
 	const senders, each = 8, 200
-	rec := newRecorder()
-	_, addr := serve(t, rec.handler())
-	c := dialUpgraded(t, addr)
-	conn := rec.conns.next(t)
+	_, c, conn := openRecorded(t)
 
 	var wg sync.WaitGroup
 	sendErrs := make([]error, senders)

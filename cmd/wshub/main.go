@@ -72,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.loops, "loops", runtime.NumCPU(), "number of event loops")
 	fs.IntVar(&c.maxBacklog, "max-backlog", engine.DefaultMaxBacklog, "bytes queued for one client before -slow-policy applies (-1: no cap)")
 	fs.StringVar(&c.policy, "slow-policy", "close", "slow client policy: close (1008), drop-newest or drop-oldest")
-	fs.DurationVar(&c.flush, "flush-interval", 0, "let writes wait up to this long to share a write(2), e.g. 16ms (0: at the end of each loop iteration)")
+	fs.DurationVar(&c.flush, "flush-interval", 0, "let writes wait up to this long to share a write(2), e.g. 16ms (0: as soon as the callback that queued them returns)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err

@@ -12,10 +12,11 @@ import (
 
 	"github.com/wshub/wshub/engine"
 	"github.com/wshub/wshub/internal/demo"
+	"github.com/wshub/wshub/internal/wstest"
 )
 
 // waitTimeout bounds every wait of these tests.
-const waitTimeout = 10 * time.Second
+const waitTimeout = wstest.Timeout
 
 // TestMain fails the package if a goroutine outlives the tests. Ignored:
 // the housekeeping of gnet's package-level ants worker pool, which is never
@@ -46,19 +47,7 @@ func startDemo(t testing.TB) string {
 	return srv.Addr().String()
 }
 
-func start(t testing.TB, srv *engine.Server) {
-	t.Helper()
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*waitTimeout)
-		defer cancel()
-		if err := srv.Stop(ctx); err != nil && !errors.Is(err, engine.ErrNotRunning) {
-			t.Errorf("Stop: %v", err)
-		}
-	})
-}
+func start(t testing.TB, srv *engine.Server) { t.Helper(); wstest.Start(t, srv) }
 
 // echo answers every message with the same opcode and bytes.
 func echo() engine.Handler {
