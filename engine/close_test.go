@@ -3,10 +3,12 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -377,4 +379,57 @@ func TestStopHonorsItsContext(t *testing.T) {
 	if ce := rec.gone.next(t); ce.Code != ws.StatusAbnormalClosure && ce.Code != ws.StatusGoingAway {
 		t.Errorf("OnDisconnect %+v", ce)
 	}
+}
+
+// TestStopFromACallback: Stop called in OnMessage cannot wait for the loop
+// it runs on; it returns at once and the shutdown goes on: the client gets
+// 1001, and the loops end (the leak check after the tests sees none left).
+func TestStopFromACallback(t *testing.T) {
+	t.Parallel()
+	stopped := make(chan error, 1)
+	var srv atomic.Pointer[engine.Server]
+	h := engine.Handler{OnMessage: func(*engine.Conn, engine.OpCode, []byte) {
+		start := time.Now()
+		err := srv.Load().Stop(context.Background())
+		if took := time.Since(start); took > time.Second {
+			err = fmt.Errorf("Stop blocked its own loop for %v", took)
+		}
+		stopped <- err
+	}}
+	s, addr := serve(t, h, engine.WithLoops(1), engine.WithCloseTimeout(200*time.Millisecond))
+	srv.Store(s)
+	c := dialUpgraded(t, addr)
+	c.Send(text("stop"))
+	if err := <-stopped; err != nil {
+		t.Fatalf("Stop from OnMessage: %v", err)
+	}
+	c.ExpectClose(ws.StatusGoingAway)
+	c.Send(closeFrame(closeBody(1001, "")))
+	c.ExpectEOF()
+}
+
+// TestPeerCloseCrossesABufferedClose: the server closes a client that has
+// not read a large message yet, the client's own close crosses ours, then
+// the client reads: it gets the whole message and our close frame before
+// TCP closes.
+func TestPeerCloseCrossesABufferedClose(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, engine.Handler{}, engine.WithMaxBacklog(-1))
+	c := dial(t, s)
+	sc := s.conn(t, c.id)
+	big := strings.Repeat("x", 32<<20) // more than the socket buffers hold
+	if err := sc.SendText(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Close(engine.StatusNormalClosure, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the message to be queued", func() bool { return sc.Backlog() > 0 })
+	c.Send(closeFrame(closeBody(1000, "")))
+	time.Sleep(100 * time.Millisecond) // the server has read our close
+	if _, p, err := c.ReadMessage(); err != nil || len(p) != len(big) {
+		t.Fatalf("message: %d of %d bytes, %v", len(p), len(big), err)
+	}
+	c.ExpectClose(1000)
+	c.ExpectEOF()
 }

@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"net"
+	"runtime"
+	"strconv"
+	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
@@ -30,7 +34,11 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c.sock.gc = gc
 	c.dec.MaxMessage = s.opts.MaxMessage
 	gc.SetContext(c)
-	s.hub.Open(&c.hc, s.loopFor(gc.EventLoop()), &c.sock, c)
+	l := s.loopFor(gc.EventLoop())
+	if l.goid.Load() == 0 {
+		l.goid.Store(goid()) // OnOpen runs on the loop's goroutine
+	}
+	s.hub.Open(&c.hc, l, &c.sock, c)
 	return nil, gnet.None
 }
 
@@ -73,7 +81,10 @@ func (s *Server) closed(c *Conn, err error) {
 }
 
 // loop adapts a gnet event loop to hub.Loop.
-type loop struct{ el gnet.EventLoop }
+type loop struct {
+	el   gnet.EventLoop
+	goid atomic.Uint64 // the loop's goroutine, once it has run a callback
+}
 
 func (l *loop) Execute(t hub.Task) error { return l.el.Execute(context.Background(), t) }
 
@@ -101,6 +112,35 @@ func (s *Server) loopFor(el gnet.EventLoop) *loop {
 	list = append(append([]*loop(nil), list...), l)
 	s.loops.Store(&list)
 	return l
+}
+
+// onLoop reports whether the caller runs on one of the server's event loops
+// (in a callback). Only Stop asks: it cannot wait for its own loop.
+func (s *Server) onLoop() bool {
+	p := s.loops.Load()
+	if p == nil {
+		return false
+	}
+	me := goid()
+	for _, l := range *p {
+		if l.goid.Load() == me {
+			return true
+		}
+	}
+	return false
+}
+
+// goid returns the calling goroutine's ID, from the first line of its stack
+// ("goroutine 18 [running]:"). Go has no API for it; the format is the
+// one the runtime has always printed, and only Stop needs it.
+func goid() uint64 {
+	var buf [64]byte
+	b := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
 }
 
 // socket adapts a gnet connection to hub.Socket. Event loop only.

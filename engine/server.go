@@ -50,6 +50,7 @@ type Server struct {
 	ws   map[string]*Handler
 	http map[string]http.Handler
 
+	life   sync.Mutex // serialises Start and Stop
 	state  atomic.Int32
 	eng    gnet.Engine
 	addr   net.Addr
@@ -109,6 +110,8 @@ func (s *Server) mustBeNew() {
 // Start listens on addr ("host:port"; port 0 picks a free one) and serves in
 // the background. It returns once the server accepts connections.
 func (s *Server) Start(addr string) error {
+	s.life.Lock()
+	defer s.life.Unlock()
 	if !s.state.CompareAndSwap(stateNew, stateRunning) {
 		return ErrRunning
 	}
@@ -252,8 +255,19 @@ func hubConn(c *Conn) *hub.Conn {
 // 503, every client gets close 1001, and once they have all answered (or
 // the close timeout passed) the event loops stop. If ctx ends first, Stop
 // stops the loops at once (the clients left see TCP close) and returns
-// ctx.Err() without waiting for them to finish.
+// ctx.Err() without waiting for them to finish. Called from a callback,
+// whose loop it cannot wait for, Stop starts the same shutdown in the
+// background and returns nil at once.
 func (s *Server) Stop(ctx context.Context) error {
+	if s.onLoop() {
+		if s.state.Load() != stateRunning {
+			return ErrNotRunning
+		}
+		go func() { _ = s.Stop(ctx) }()
+		return nil
+	}
+	s.life.Lock()
+	defer s.life.Unlock()
 	if !s.state.CompareAndSwap(stateRunning, stateDraining) {
 		return ErrNotRunning
 	}

@@ -128,19 +128,22 @@ func (s *Shard) hold(c *Conn, f *codec.Frame) {
 // and at each tick.
 func (s *Shard) pump() {
 	for c, q := range s.out.held {
-		if c.State() == StateGone {
+		if c.State() == StateGone || c.sealed { // (chainLast empties a sealed one)
 			s.dropHeld(c, q)
 			continue
 		}
-		s.pumpOne(c, q)
+		s.pumpOne(c, q, s.out.max)
 	}
 }
 
+// pumpAll moves all of c's held frames into its chain.
+func (s *Shard) pumpAll(c *Conn, q *heldQueue) { s.pumpOne(c, q, int(^uint(0)>>1)) }
+
 // pumpOne moves c's held frames into its chain while its backlog is under
-// the cap.
-func (s *Shard) pumpOne(c *Conn, q *heldQueue) {
+// limit.
+func (s *Shard) pumpOne(c *Conn, q *heldQueue, limit int) {
 	s.touch(c)
-	for len(q.frames) > 0 && c.out+c.pending < s.out.max {
+	for len(q.frames) > 0 && c.out+c.pending < limit {
 		f := q.frames[0]
 		q.frames[0] = nil
 		q.frames = q.frames[1:]

@@ -92,3 +92,63 @@ func checkSeq(t *testing.T, got []frame, first, step int) {
 		}
 	}
 }
+
+// TestHeldFramesBeforeTheCloseFrame: under PolicyDropOldest, the frames
+// held for a congested connection when its close frame is queued go out
+// before it, and nothing after it, however the close started.
+func TestHeldFramesBeforeTheCloseFrame(t *testing.T) {
+	tests := []struct {
+		name  string
+		close func(r *rig, c *fakeConn)
+	}{
+		{name: "Close", close: func(r *rig, c *fakeConn) { must(r.t, r.h.Close(&c.hc, 1000, "bye")) }},
+		{name: "the peer's close", close: func(r *rig, c *fakeConn) { r.step(func() { r.h.PeerClosed(&c.hc, 1000, "") }) }},
+		{name: "Fail", close: func(r *rig, c *fakeConn) { r.step(func() { r.h.Fail(&c.hc, 1002, "bad") }) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const capBytes = 1000
+			r := newRig(t, hub.Config{MaxBacklog: capBytes, Policy: hub.PolicyDropOldest, Tick: 5 * time.Millisecond})
+			c := r.open(false)
+			c.sock.take = 0
+			for i := range 30 {
+				must(t, r.h.Send(&c.hc, ws.OpText, []byte(fmt.Sprintf("%03d%097d", i, 0))))
+				r.loop.run()
+			}
+			tt.close(r, c)
+			r.loop.run()
+			c.sock.take = -1 // the client catches up and reads
+			c.sock.drain()
+			for range 5 { // ticks retry held frames
+				time.Sleep(5 * time.Millisecond)
+				r.loop.run()
+				c.sock.drain()
+			}
+			got := c.sock.frames(t)
+			if last := got[len(got)-1]; last.op != ws.OpClose {
+				t.Fatalf("last of %d frames is %v, want the close frame", len(got), last)
+			}
+			for i, f := range got[:len(got)-1] {
+				if f.op == ws.OpClose {
+					t.Fatalf("close frame at %d of %d frames", i, len(got))
+				}
+			}
+			// Every message is there but the dropped oldest: the held ones
+			// were not lost to the close.
+			if dropped := int(r.h.Stats().Dropped); len(got)-1+dropped != 30 {
+				t.Errorf("%d messages + %d dropped, want 30", len(got)-1, dropped)
+			}
+			prev := -1
+			for _, f := range got[:len(got)-1] {
+				seq, _ := strconv.Atoi(f.payload[:3])
+				if seq <= prev {
+					t.Fatalf("message %d after %d: out of order", seq, prev)
+				}
+				prev = seq
+			}
+			if prev != 29 {
+				t.Errorf("last message %d, want the newest, 29", prev)
+			}
+		})
+	}
+}

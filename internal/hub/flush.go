@@ -82,10 +82,12 @@ func (s *Shard) pushAll(list []*Conn, except *Conn, f *codec.Frame) {
 }
 
 // chainLast queues c's close frame, whatever its backlog: it is the last
-// frame c gets, and at most 127 bytes.
+// frame c gets, and at most 127 bytes. Frames held for c (PolicyDropOldest)
+// were queued before it, so they go first, all of them: they are at most
+// the cap, which is what that policy's bound of twice the cap allows for.
 func (s *Shard) chainLast(c *Conn, f *codec.Frame) {
 	if c.congested {
-		s.pumpOne(c, s.out.held[c]) // held frames go first, as far as they fit
+		s.pumpAll(c, s.out.held[c])
 	}
 	s.touch(c)
 	b := s.out.place(f.Bytes())

@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -260,5 +261,90 @@ func TestFlushInterval(t *testing.T) {
 	}
 	if got := len(c.sock.frames(t)); got != 10 || c.sock.writes != 1 {
 		t.Errorf("%d frames in %d writes, want 10 in 1", got, c.sock.writes)
+	}
+}
+
+// hookSocket runs hook on its first write: another goroutine's send made
+// while the loop is flushing.
+type hookSocket struct {
+	*fakeSocket
+	hook func()
+}
+
+func (s *hookSocket) Write(b []byte) (int, error) {
+	if h := s.hook; h != nil {
+		s.hook = nil
+		h()
+	}
+	return s.fakeSocket.Write(b)
+}
+
+// TestFlushIntervalHoldsSendsMadeDuringADrain: with an interval, a send
+// made while the loop drains the previous batch waits for the next
+// interval; it is not written by the drain that is running.
+func TestFlushIntervalHoldsSendsMadeDuringADrain(t *testing.T) {
+	const interval = 50 * time.Millisecond
+	r := newRig(t, hub.Config{FlushInterval: interval})
+	b := r.open(false)
+	a := &fakeConn{}
+	a.sock = fakeSocket{r: r, c: a, take: -1}
+	var sentAt time.Time
+	hs := &hookSocket{fakeSocket: &a.sock, hook: func() {
+		sentAt = time.Now()
+		must(t, r.h.Send(&b.hc, ws.OpText, []byte("late")))
+	}}
+	r.h.Open(&a.hc, r.loop, hs, a)
+	r.step(func() { r.h.Attach(&a.hc) })
+	must(t, r.h.Send(&a.hc, ws.OpText, []byte("first")))
+	r.eventually("the first flush", func() bool { return len(a.sock.wire) > 0 })
+	if len(b.sock.wire) > 0 {
+		t.Fatalf("a send made during a drain was written %v after it, before the %v interval", time.Since(sentAt), interval)
+	}
+	r.eventually("the second flush", func() bool { return len(b.sock.wire) > 0 })
+	if waited := time.Since(sentAt); waited < interval*8/10 {
+		t.Errorf("written %v after it was sent, want about the %v interval", waited, interval)
+	}
+}
+
+// producingSocket makes "another goroutine" send to its connection again at
+// every write: a producer that never stops.
+type producingSocket struct {
+	*fakeSocket
+	send func()
+}
+
+func (s *producingSocket) Write(b []byte) (int, error) {
+	s.send()
+	return s.fakeSocket.Write(b)
+}
+
+// TestBusyProducerDoesNotHoldTheLoop: a step applies a bounded number of
+// batches; what other goroutines keep sending meanwhile goes to a drain
+// task, so that the loop gets back to its other events in between.
+func TestBusyProducerDoesNotHoldTheLoop(t *testing.T) {
+	r := newRig(t, hub.Config{})
+	c := &fakeConn{}
+	c.sock = fakeSocket{r: r, c: c, take: -1}
+	ps := &producingSocket{fakeSocket: &c.sock}
+	ps.send = func() { must(t, r.h.Send(&c.hc, ws.OpText, []byte("more"))) }
+	r.h.Open(&c.hc, r.loop, ps, c)
+	r.sh = c.hc.Shard()
+	r.step(func() { r.h.Attach(&c.hc) })
+	before := r.loop.wakeups()
+	r.step(func() { must(t, r.h.Send(&c.hc, ws.OpText, []byte("start"))) })
+	if c.sock.writes > 10 {
+		t.Fatalf("one step wrote %d batches of a producer that never stops", c.sock.writes)
+	}
+	if r.loop.wakeups() != before+1 {
+		t.Fatalf("%d wake-ups: the rest was not handed to one drain task", r.loop.wakeups()-before)
+	}
+	writes := c.sock.writes
+	r.loop.mu.Lock()
+	task := r.loop.tasks[0]
+	r.loop.tasks = r.loop.tasks[1:]
+	r.loop.mu.Unlock()
+	_ = task.Run(context.Background())
+	if got := c.sock.writes - writes; got == 0 || got > 10 {
+		t.Errorf("the drain task wrote %d batches, want a few", got)
 	}
 }

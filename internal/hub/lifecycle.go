@@ -31,8 +31,8 @@ func (h *Hub) Attach(c *Conn) {
 	c.id = lastID.Add(1)
 	c.slot = int32(len(s.conns))
 	s.conns = append(s.conns, c)
+	c.set(StateOpen) // before Get and Range can find it
 	h.register(c)
-	c.set(StateOpen)
 }
 
 // Finish ends a connection that never opened, after its owner wrote an
@@ -84,10 +84,17 @@ func (h *Hub) PeerClosed(c *Conn, code ws.StatusCode, reason string) {
 	if c.State() != StateClosing {
 		return // draining or lingering already: input is dropped
 	}
-	if c.sealed {
-		// The closing handshake is complete: nothing is left to write.
+	if c.sealed && c.sock.Buffered() == 0 {
+		// The closing handshake is complete and our close frame has left.
 		c.set(StateLinger)
 		c.shard.closeNow(c)
+		return
+	}
+	if c.sealed {
+		// Our close frame is still in the socket's buffer (the peer's
+		// close crossed it): TCP closes once it has left.
+		c.set(StateDraining)
+		c.shard.drain(c)
 		return
 	}
 	// Our close frame is still queued: it answers the peer's, and TCP
@@ -95,17 +102,20 @@ func (h *Hub) PeerClosed(c *Conn, code ws.StatusCode, reason string) {
 	c.set(StateDraining)
 }
 
-// Fail fails the connection: a close frame with code and reason (unless
-// ours is already queued), then the write side is shut once it has left,
-// and the connection lingers until the peer closes. Protocol violations,
-// panics in callbacks and slow consumers end this way. It reports false,
-// doing nothing, for a connection already draining, lingering or gone.
-// Event loop only.
+// Fail fails the connection: a close frame with code and reason, then the
+// write side is shut once it has left, and the connection lingers until the
+// peer closes. Protocol violations, panics in callbacks and slow consumers
+// end this way. On a connection that is closing already, our close frame
+// (queued or sent) stays the only one, and its code is what is reported.
+// It reports false, doing nothing, for a connection already draining,
+// lingering or gone. Event loop only.
 func (h *Hub) Fail(c *Conn, code ws.StatusCode, reason string) bool {
-	if c.swap(StateDraining, StateOpen, StateClosing) == StateGone {
+	switch c.swap(StateDraining, StateOpen, StateClosing) {
+	case StateGone:
 		return false
+	case StateOpen:
+		c.why = &Why{Code: code, Reason: reason}
 	}
-	c.why = &Why{Code: code, Reason: reason}
 	_ = c.shard.enqueue(job{kind: opClose, c: c, f: codec.NewCloseFrame(code, reason)})
 	return true
 }

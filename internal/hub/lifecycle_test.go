@@ -3,6 +3,7 @@ package hub_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,7 +110,7 @@ func TestLifecycle(t *testing.T) {
 				r.step(func() { r.h.Fail(&c.hc, ws.StatusProtocolError, "bad frame") })
 			},
 			want: check{frames: []frame{closing(4000, "bye")}, state: hub.StateLinger, shut: true,
-				why: hub.Why{Code: 1002, Reason: "bad frame"}},
+				why: hub.Why{Code: 4000, Reason: "bye"}},
 		},
 		{
 			name: "Fail twice: the first wins",
@@ -162,7 +163,10 @@ func TestLifecycle(t *testing.T) {
 			if c.sock.shut != tt.want.shut || c.sock.closed != tt.want.closed {
 				t.Errorf("write side shut %v, closed %v; want %v, %v", c.sock.shut, c.sock.closed, tt.want.shut, tt.want.closed)
 			}
-			if tt.want.closed && c.sock.gone != tt.want.why {
+			if c.hc.State() == hub.StateLinger {
+				r.step(func() { c.sock.Close() }) // the peer's EOF ends the linger
+			}
+			if c.sock.gone != tt.want.why {
 				t.Errorf("Gone reported %+v, want %+v", c.sock.gone, tt.want.why)
 			}
 			// The other connection is untouched and still gets messages.
@@ -255,5 +259,34 @@ func TestDrainWaitsForTheSocket(t *testing.T) {
 	}
 	if got := c.sock.frames(t); len(got) != 2 || got[1].op != ws.OpClose {
 		t.Errorf("frames %v, want the message and the close frame", got)
+	}
+}
+
+// TestPeerCloseCrossesOurBufferedClose: the peer's close arrives while our
+// close frame is still in the socket's buffer (behind a large message the
+// client had not read): TCP closes only once everything, our close frame
+// last, has left, not at once.
+func TestPeerCloseCrossesOurBufferedClose(t *testing.T) {
+	r := newRig(t, hub.Config{Tick: 5 * time.Millisecond})
+	c := r.open(false)
+	c.sock.take = 0
+	must(t, r.h.Send(&c.hc, ws.OpText, []byte(strings.Repeat("x", 10000))))
+	must(t, r.h.Close(&c.hc, 1000, "bye"))
+	r.loop.run()
+	r.step(func() { r.h.PeerClosed(&c.hc, 1000, "") })
+	r.loop.run()
+	if c.sock.closed || c.sock.shut {
+		t.Fatalf("closed %v, shut %v with %d bytes, our close frame among them, not taken by the kernel", c.sock.closed, c.sock.shut, c.sock.Buffered())
+	}
+	c.sock.take = -1
+	c.sock.drain()
+	r.eventually("the write side shut once the close frame left", func() bool { return c.sock.shut })
+	got := c.sock.frames(t)
+	if len(got) != 2 || got[1] != closing(1000, "bye") {
+		t.Fatalf("frames %v, want the message and our close frame", got)
+	}
+	r.step(func() { c.sock.Close() })
+	if want := (hub.Why{Code: 1000, Reason: "bye"}); c.sock.gone != want {
+		t.Errorf("Gone reported %+v, want %+v", c.sock.gone, want)
 	}
 }

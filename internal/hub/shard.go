@@ -97,11 +97,18 @@ func (s *Shard) Enter() {
 // Event loop only.
 func (s *Shard) Leave() { s.leave(s.flushTimer == nil) }
 
+// maxRounds bounds how many batches one step applies: work that keeps
+// arriving from other goroutines while the loop flushes goes to a drain
+// task, so that the loop's other events are not starved.
+const maxRounds = 4
+
 // leave is Leave; with flush false the inbox stays for the flush timer.
+// With a flush interval, a step applies at most the batch it found: what
+// arrives meanwhile has set the timer again and waits for it.
 func (s *Shard) leave(flush bool) {
 	s.mu.Lock()
 	checked := false
-	for s.depth == 1 {
+	for rounds := 0; s.depth == 1; {
 		if !flush || len(s.inbox) == 0 {
 			if checked || len(s.draining) == 0 {
 				break
@@ -112,11 +119,25 @@ func (s *Shard) leave(flush bool) {
 			s.mu.Lock()
 			continue
 		}
+		if rounds == maxRounds {
+			s.depth-- // enqueue's rule: the loop is not in a step any more
+			kick := !s.scheduled
+			s.scheduled = true
+			s.mu.Unlock()
+			if kick {
+				_ = s.kickDrain()
+			}
+			return
+		}
 		jobs := s.inbox
 		s.inbox, s.spare = s.spare[:0], nil
 		s.mu.Unlock()
 		s.process(jobs)
+		rounds++
 		checked = false
+		if s.flushTimer != nil {
+			flush = false
+		}
 		s.mu.Lock()
 		s.spare = jobs[:0]
 	}
