@@ -58,10 +58,12 @@ func TestCheckUpgradeResponse(t *testing.T) {
 func TestUpgradeKeepsBytesAfterTheHead(t *testing.T) {
 	t.Parallel()
 	client, server := net.Pipe()
+	// The server end stays open until the test ends: a pipe whose other
+	// end has closed refuses even SetDeadline, which upgrade calls last.
+	defer server.Close()
 	defer client.Close()
 	frame := []byte{0x82, 0x03, 'a', 'b', 'c'}
 	go func() {
-		defer server.Close()
 		buf := make([]byte, 1024)
 		n, _ := server.Read(buf)
 		req, _, _ := codec.ParseRequest(buf[:n], 0)
