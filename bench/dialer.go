@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -97,6 +98,14 @@ func (d *dialer) open(p *peer) error {
 	if err != nil {
 		return err
 	}
+	if c.LocalAddr().String() == c.RemoteAddr().String() {
+		// While nothing listens on a loopback port in the ephemeral range,
+		// connect(2) may pick that very port as its source and connect the
+		// socket to itself (TCP simultaneous open), which also keeps a
+		// restarting server from binding it: let it go at once.
+		_ = c.Close()
+		return errSelfConnect
+	}
 	p.pending, err = upgrade(c, d.addr, p.target, time.Now().Add(handshakeTimeout))
 	if err != nil {
 		_ = c.Close()
@@ -104,6 +113,9 @@ func (d *dialer) open(p *peer) error {
 	}
 	return d.enroll(p, c)
 }
+
+// errSelfConnect is a dial that connected to itself: nothing listened.
+var errSelfConnect = errors.New("bench: connected to itself: nothing listens on the server's address")
 
 // retry redials p after its backoff, doubling it up to maxBackoff, with
 // ±25% jitter. Safe from any goroutine; a timer, not a goroutine, waits.

@@ -106,15 +106,26 @@ stop() {
 
 # restart NAME ADDR LOG PIDFILE is the connect scenario's restart command
 # (run by wsbench through this script): stop the server, start it again on
-# the same address, wait until it listens, print the new PID.
+# the same address, wait until it listens, print the new PID. A bind that
+# fails with "address already in use" is retried for a while, as a
+# supervisor would: a client redialling while nothing listens can connect
+# a loopback socket to itself on that very port for a moment.
 restart() {
-	local name=$1 addr=$2 logf=$3 pidfile=$4 pid
+	local name=$1 addr=$2 logf=$3 pidfile=$4 pid i
 	stop "$(cat "$pidfile")"
-	: >"$logf"
-	launch "$name" "$addr" "$logf" "$pidfile"
-	pid=$(cat "$pidfile")
-	await "$name" "$logf" "$pid" >/dev/null
-	echo "$pid"
+	for ((i = 0; i < 50; i++)); do
+		: >"$logf"
+		launch "$name" "$addr" "$logf" "$pidfile"
+		pid=$(cat "$pidfile")
+		if await "$name" "$logf" "$pid" >/dev/null 2>&1; then
+			echo "$pid"
+			return 0
+		fi
+		grep -q "address already in use" "$logf" || break
+		sleep 0.05
+	done
+	log "$name did not restart on $addr: $(tail -3 "$logf" 2>/dev/null)"
+	return 1
 }
 
 # scenario_args NAME prints wsbench's flags for a scenario, full or quick.
