@@ -90,44 +90,22 @@ func (l *loop) Execute(t hub.Task) error { return l.el.Execute(context.Backgroun
 
 // loopFor returns the adapter of a gnet loop, made once per loop.
 func (s *Server) loopFor(el gnet.EventLoop) *loop {
-	if p := s.loops.Load(); p != nil {
-		for _, l := range *p {
-			if l.el == el {
-				return l
-			}
-		}
+	if l, ok := s.loops.Load(el); ok {
+		return l.(*loop)
 	}
-	s.loopsMu.Lock()
-	defer s.loopsMu.Unlock()
-	var list []*loop
-	if p := s.loops.Load(); p != nil {
-		list = *p
-	}
-	for _, l := range list {
-		if l.el == el {
-			return l
-		}
-	}
-	l := &loop{el: el}
-	list = append(append([]*loop(nil), list...), l)
-	s.loops.Store(&list)
-	return l
+	l, _ := s.loops.LoadOrStore(el, &loop{el: el})
+	return l.(*loop)
 }
 
 // onLoop reports whether the caller runs on one of the server's event loops
 // (in a callback). Only Stop asks: it cannot wait for its own loop.
 func (s *Server) onLoop() bool {
-	p := s.loops.Load()
-	if p == nil {
-		return false
-	}
-	me := goid()
-	for _, l := range *p {
-		if l.goid.Load() == me {
-			return true
-		}
-	}
-	return false
+	me, found := goid(), false
+	s.loops.Range(func(_, l any) bool {
+		found = l.(*loop).goid.Load() == me
+		return !found
+	})
+	return found
 }
 
 // goid returns the calling goroutine's ID, from the first line of its stack

@@ -58,8 +58,7 @@ type Server struct {
 	done   chan struct{} // closed when gnet.Run returned
 	runErr error
 
-	loopsMu sync.Mutex
-	loops   atomic.Pointer[[]*loop] // one adapter per gnet event loop
+	loops sync.Map // gnet.EventLoop -> *loop, its adapter
 }
 
 // New returns a server with the given options and no routes.

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wshub/wshub/engine"
+	"github.com/wshub/wshub/internal/wstest"
 )
 
 // client is a third-party WebSocket client under test.
@@ -71,23 +72,6 @@ func (k coderPeer) closeWith(code int, reason string) error {
 	return k.c.Close(coder.StatusCode(code), reason)
 }
 
-// payloadOf returns n bytes for op: valid UTF-8 with multi-byte runes for
-// text, every byte value for binary.
-func payloadOf(op engine.OpCode, n int) []byte {
-	unit := []byte("aé€𝄞 ")
-	if op == engine.OpBinary {
-		unit = []byte{0, 1, 0x7f, 0x80, 0xfe, 0xff}
-	}
-	p := bytes.Repeat(unit, n/len(unit)+1)[:0]
-	for len(p)+len(unit) <= n {
-		p = append(p, unit...)
-	}
-	for len(p) < n {
-		p = append(p, 'z')
-	}
-	return p
-}
-
 // TestEcho sends messages of every length form (7-bit, 16-bit, 64-bit) up
 // to the default cap with gorilla/websocket (which fragments large messages
 // into 4 KiB frames) and coder/websocket (one frame), as text and binary,
@@ -103,7 +87,7 @@ func TestEcho(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%v/%d", cl.name, op, size), func(t *testing.T) {
 					t.Parallel()
 					c := cl.dial(t, addr, "/ws")
-					payload := payloadOf(op, size)
+					payload := wstest.Payload(op, size)
 					if err := c.write(op, payload); err != nil {
 						t.Fatalf("write: %v", err)
 					}

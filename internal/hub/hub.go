@@ -76,8 +76,7 @@ const idBuckets = 64
 type Hub struct {
 	cfg Config
 
-	mu       sync.Mutex               // guards byLoop and the shards list's writers
-	byLoop   map[Loop]*Shard          // guarded by mu
+	mu       sync.Mutex               // serialises the writers of shards
 	shards   atomic.Pointer[[]*Shard] // copy-on-write list of all shards
 	count    atomic.Int64             // attached connections
 	stopping atomic.Bool              // Stop ran: disconnects are the server's
@@ -96,26 +95,33 @@ type idBucket struct {
 // New returns a hub with cfg.
 func New(cfg Config) *Hub {
 	cfg.fill()
-	return &Hub{cfg: cfg, byLoop: make(map[Loop]*Shard)}
+	return &Hub{cfg: cfg}
 }
 
 // shardFor returns the shard of a loop, creating it on first use.
 func (h *Hub) shardFor(loop Loop) *Shard {
+	if s := h.find(loop); s != nil {
+		return s
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s := h.find(loop); s != nil { // made meanwhile
+		return s
+	}
+	s := newShard(h, loop)
+	list := append(append([]*Shard(nil), h.list()...), s)
+	h.shards.Store(&list)
+	return s
+}
+
+// find returns the shard of loop, or nil.
+func (h *Hub) find(loop Loop) *Shard {
 	for _, s := range h.list() {
 		if s.loop == loop {
 			return s
 		}
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if s := h.byLoop[loop]; s != nil {
-		return s
-	}
-	s := newShard(h, loop)
-	h.byLoop[loop] = s
-	list := append(append([]*Shard(nil), h.list()...), s)
-	h.shards.Store(&list)
-	return s
+	return nil
 }
 
 // list returns the shards created so far; the slice must not be modified.
@@ -201,10 +207,7 @@ func (h *Hub) Send(c *Conn, op ws.OpCode, payload []byte) error {
 	if err := admit(op, len(payload)); err != nil {
 		return err
 	}
-	if err := c.sendErr(); err != nil {
-		return err
-	}
-	return c.shard.enqueue(job{kind: opSend, c: c, f: codec.NewFrame(op, payload)})
+	return send(c, op, payload)
 }
 
 // SendTo queues one message for the connection with the given ID.
@@ -217,7 +220,15 @@ func (h *Hub) SendTo(id uint64, op ws.OpCode, payload []byte) error {
 	if !ok {
 		return ErrNotFound
 	}
-	return h.Send(c, op, payload)
+	return send(c, op, payload)
+}
+
+// send queues an admitted message for c.
+func send(c *Conn, op ws.OpCode, payload []byte) error {
+	if err := c.sendErr(); err != nil {
+		return err
+	}
+	return c.shard.enqueue(job{kind: opSend, c: c, f: codec.NewFrame(op, payload)})
 }
 
 // Broadcast sends one message to every attached connection but except

@@ -90,16 +90,13 @@ func (h *Hub) PeerClosed(c *Conn, code ws.StatusCode, reason string) {
 		c.shard.closeNow(c)
 		return
 	}
-	if c.sealed {
-		// Our close frame is still in the socket's buffer (the peer's
-		// close crossed it): TCP closes once it has left.
-		c.set(StateDraining)
-		c.shard.drain(c)
-		return
-	}
-	// Our close frame is still queued: it answers the peer's, and TCP
-	// closes once it has left.
+	// Our close frame answers the peer's, but has not left yet: it is
+	// still in the socket's buffer (the closes crossed), or still queued
+	// (applyClose will drain). TCP closes once it has left.
 	c.set(StateDraining)
+	if c.sealed {
+		c.shard.drain(c)
+	}
 }
 
 // Fail fails the connection: a close frame with code and reason, then the

@@ -42,9 +42,10 @@ func DialTCP(t testing.TB, addr string) *Conn {
 // path; extra request header lines ("Name: value") are added.
 func Dial(t testing.TB, addr, path string, extra ...string) *Conn {
 	t.Helper()
-	c := DialTCP(t, addr)
-	c.Write([]byte(UpgradeRequest(addr, path, extra...)))
-	c.ExpectUpgrade()
+	c, err := DialE(t, addr, path, extra...)
+	if err != nil {
+		t.Fatalf("dial %s%s: %v", addr, path, err)
+	}
 	return c
 }
 
@@ -241,8 +242,8 @@ func NewConn(t testing.TB, nc net.Conn, r *bufio.Reader) *Conn {
 	return &Conn{t: t, Conn: nc, R: r}
 }
 
-// DialE is Dial for other goroutines than the test's: it returns an error
-// instead of failing the test. The connection is closed when the test ends.
+// DialE is Dial returning an error instead of failing the test, for other
+// goroutines than the test's. The connection is closed when the test ends.
 func DialE(t testing.TB, addr, path string, extra ...string) (*Conn, error) {
 	nc, err := net.DialTimeout("tcp", addr, Timeout)
 	if err != nil {
@@ -259,7 +260,9 @@ func DialE(t testing.TB, addr, path string, extra ...string) (*Conn, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Sec-WebSocket-Accept") != Accept {
-		return nil, fmt.Errorf("handshake: status %s, accept %q", resp.Status, resp.Header.Get("Sec-WebSocket-Accept"))
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, fmt.Errorf("handshake: status %s (%q), accept %q, want 101 and %q",
+			resp.Status, body, resp.Header.Get("Sec-WebSocket-Accept"), Accept)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	return NewConn(t, nc, r), nil
