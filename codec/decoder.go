@@ -104,6 +104,10 @@ func (d *Decoder) Decode(b []byte) (m Message, n int, err error) {
 // arriving. Event loop only.
 func (d *Decoder) Need() int { return int(d.need) }
 
+// Fragmented reports whether a fragmented message is in progress: its
+// first fragment has been decoded, its final one not yet. Event loop only.
+func (d *Decoder) Fragmented() bool { return d.fragOp != 0 }
+
 // Reset drops any partial message, returns pooled buffers and clears the
 // error, keeping MaxMessage and Client. Event loop only.
 func (d *Decoder) Reset() {

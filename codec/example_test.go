@@ -33,7 +33,7 @@ func ExampleAppendErrorResponse() {
 	_, _, err := codec.ParseRequest([]byte("GET / HTTP/2.0\r\n\r\n"), 0)
 	fmt.Printf("%q\n", codec.AppendErrorResponse(nil, err.(*codec.HTTPError)))
 	// Output:
-	// "HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 34\r\nConnection: close\r\n\r\nunsupported HTTP version HTTP/2.0\n"
+	// "HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: 25\r\nConnection: close\r\n\r\nunsupported HTTP version\n"
 }
 
 // The loop on a connection's inbound buffer: decode until need more, then

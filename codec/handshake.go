@@ -41,6 +41,9 @@ func ParseRequest(b []byte, max int) (req *Request, n int, err error) {
 	}
 	i := bytes.Index(b[:min(len(b), max)], headEnd)
 	if i < 0 {
+		if hasBareLF(b[:min(len(b), max)]) {
+			return nil, 0, badRequest("request lines must end in CRLF")
+		}
 		if len(b) >= max {
 			return nil, 0, httpErr(http.StatusRequestHeaderFieldsTooLarge, "request head too large")
 		}
@@ -51,6 +54,23 @@ func ParseRequest(b []byte, max int) (req *Request, n int, err error) {
 		return nil, 0, err
 	}
 	return req, i + len(headEnd), nil
+}
+
+// hasBareLF reports whether b has a line feed without its carriage return:
+// a request with bare-LF line endings, which would otherwise wait for a
+// CRLF CRLF that never comes.
+func hasBareLF(b []byte) bool {
+	for i := bytes.IndexByte(b, '\n'); i >= 0; {
+		if i == 0 || b[i-1] != '\r' {
+			return true
+		}
+		j := bytes.IndexByte(b[i+1:], '\n')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // parseHead parses the request line and header lines, without the final
@@ -100,7 +120,7 @@ func checkProto(proto string) error {
 		return badRequest("malformed HTTP version")
 	}
 	if _, ok := protoMinor(proto); !ok {
-		return httpErr(http.StatusHTTPVersionNotSupported, "unsupported HTTP version "+proto)
+		return httpErr(http.StatusHTTPVersionNotSupported, "unsupported HTTP version")
 	}
 	return nil
 }

@@ -37,7 +37,8 @@ func AppendResponse(dst []byte, status int, header [][2]string, body []byte) []b
 // AppendErrorResponse appends the response for a refused handshake: e.Status,
 // e.Header and e.Reason as a plain-text body. Safe from any goroutine.
 func AppendErrorResponse(dst []byte, e *HTTPError) []byte {
-	header := append(e.Header[:len(e.Header):len(e.Header)], [2]string{"Content-Type", "text/plain; charset=utf-8"})
+	header := append(e.Header[:len(e.Header):len(e.Header)],
+		[2]string{"Content-Type", "text/plain; charset=utf-8"}, [2]string{"X-Content-Type-Options", "nosniff"})
 	return AppendResponse(dst, e.Status, header, []byte(e.Reason+"\n"))
 }
 

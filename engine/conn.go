@@ -2,8 +2,10 @@ package engine
 
 import (
 	"net"
+	"net/netip"
 	"net/url"
 	"sync/atomic"
+	"time"
 
 	"github.com/wshub/wshub/codec"
 	"github.com/wshub/wshub/internal/hub"
@@ -23,14 +25,31 @@ type Conn struct {
 	head    []byte                        // the request head as received, to parse again on demand
 	handler *Handler
 	value   atomic.Pointer[any]
-	dec     codec.Decoder // event loop only
+	client  netip.Addr // the client's address, through trusted proxies
+	// protocol is the subprotocol chosen; set before the connection opens.
+	protocol string
+
+	// Event loop only.
+	dec         codec.Decoder
+	upgrade     *Upgrade // awaiting OnUpgrade's decision
+	handshaking bool     // counted in Server.handshaking
+	counted     bool     // counted under MaxConns and MaxConnsPerIP
 }
 
 // ID returns the connection's ID, unique within the process.
 func (c *Conn) ID() uint64 { return c.hc.ID() }
 
-// RemoteAddr returns the peer's address.
+// RemoteAddr returns the peer's address (the PROXY header's source when
+// ProxyProtocol is on).
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// ClientAddr returns the client's address: RemoteAddr's, or the one a
+// trusted proxy forwarded (Options.TrustedProxies).
+func (c *Conn) ClientAddr() netip.Addr { return c.client }
+
+// Protocol returns the subprotocol chosen in the opening handshake, or ""
+// for none (RFC 6455 §4.2.2).
+func (c *Conn) Protocol() string { return c.protocol }
 
 // Request returns the upgrade request: path, query and headers. The parsed
 // form is dropped once OnConnect returns, to keep idle connections small, and
@@ -97,6 +116,10 @@ func (c *Conn) Join(room string) error { return c.srv.hub.Join(&c.hc, room) }
 // Leave removes the connection from room. Rooms are left automatically
 // when the connection ends.
 func (c *Conn) Leave(room string) error { return c.srv.hub.Leave(&c.hc, room) }
+
+// Latency returns the round trip of the last server ping the client
+// answered (see WithPingInterval); 0 before the first.
+func (c *Conn) Latency() time.Duration { return c.hc.Latency() }
 
 // Backlog returns the bytes queued for the connection that its socket has
 // not taken yet, as of its last write: what a client that does not read

@@ -14,8 +14,7 @@ import (
 	"github.com/wshub/wshub/internal/hub"
 )
 
-// events is the gnet event handler. Every method but OnBoot runs on an
-// event loop; each brackets its work with the shard's Enter and Leave, so
+// events is the gnet event handler. Every method runs on an event loop; each brackets its work with the shard's Enter and Leave, so
 // that what the callbacks queue is written at the end of the step, without
 // waking the loop.
 type events struct {
@@ -23,14 +22,12 @@ type events struct {
 	s *Server
 }
 
-func (e *events) OnBoot(eng gnet.Engine) gnet.Action {
-	e.s.boot(eng)
-	return gnet.None
-}
-
 func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := e.s
 	c := &Conn{srv: s, remote: gc.RemoteAddr()}
+	if ta, ok := c.remote.(*net.TCPAddr); ok {
+		c.client = ta.AddrPort().Addr().Unmap()
+	}
 	c.sock.gc = gc
 	c.dec.MaxMessage = s.opts.MaxMessage
 	gc.SetContext(c)
@@ -38,6 +35,9 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if l.goid.Load() == 0 {
 		l.goid.Store(goid()) // OnOpen runs on the loop's goroutine
 	}
+	s.sockets.Add(1)
+	s.handshaking.Add(1)
+	c.handshaking = true
 	s.hub.Open(&c.hc, l, &c.sock, c)
 	return nil, gnet.None
 }
@@ -72,6 +72,13 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 // closed runs on gnet's OnClose.
 func (s *Server) closed(c *Conn, err error) {
 	c.dec.Reset()
+	s.sockets.Add(-1)
+	if u := c.upgrade; u != nil {
+		u.move(phaseWaiting, phaseExpired) // a decision now gets ErrDecided
+		c.upgrade = nil
+	}
+	s.endHandshake(c)
+	s.unreserve(c)
 	why, attached := s.hub.Gone(&c.hc, err)
 	if !attached {
 		return

@@ -7,13 +7,17 @@ import (
 	"strings"
 
 	"github.com/wshub/wshub/codec"
+	"github.com/wshub/wshub/internal/hub"
 )
 
 // handshake reads the request head from b. It returns 0 while the head is
 // incomplete, otherwise the bytes it consumed: the head, after which the
-// connection is open and the bytes that follow are frames, or everything,
-// when it answered with an HTTP response.
+// connection is open (or waits for OnUpgrade's decision) and the bytes that
+// follow are frames, or everything, when it answered with an HTTP response.
 func (s *Server) handshake(c *Conn, b []byte) int {
+	if c.upgrade != nil {
+		return s.waiting(c, b)
+	}
 	req, n, err := codec.ParseRequest(b, s.opts.MaxHeaderBytes)
 	if err != nil {
 		s.refuse(c, nil, err.(*codec.HTTPError)) // always one, by its contract
@@ -22,57 +26,151 @@ func (s *Server) handshake(c *Conn, b []byte) int {
 	if n == 0 {
 		return 0
 	}
-	if h := s.ws[req.Path]; h != nil {
+	path, _, _ := strings.Cut(req.Target, "?") // routes match the path as sent
+	if h := s.ws[path]; h != nil {
 		if s.upgrade(c, req, b[:n], h) {
 			return n
 		}
 		return len(b)
 	}
-	if h := s.http[req.Path]; h != nil {
+	if h := s.http[path]; h != nil {
 		s.serveHTTP(c, req, h)
 		return len(b)
 	}
-	s.refuse(c, req, &codec.HTTPError{Status: http.StatusNotFound, Reason: "no route for " + req.Path})
+	s.refuse(c, req, &codec.HTTPError{Status: http.StatusNotFound, Reason: "no such route"})
 	return len(b)
 }
 
-// upgrade completes the opening handshake on a WebSocket route; false means
-// it refused the request.
+// waiting handles input while OnUpgrade's decision is awaited: clients do
+// not send frames before the 101, so only a little is kept for later.
+func (s *Server) waiting(c *Conn, b []byte) int {
+	if len(b) > s.opts.MaxHeaderBytes {
+		s.log.Info("input while the upgrade waits", "remote", c.remote, "bytes", len(b))
+		s.expireUpgrade(c)
+		return len(b)
+	}
+	return 0
+}
+
+// upgrade checks the opening handshake on a WebSocket route and the limits,
+// then opens the connection or hands the decision to OnUpgrade; false
+// means it refused the request.
 func (s *Server) upgrade(c *Conn, req *codec.Request, head []byte, h *Handler) bool {
-	if s.state.Load() != stateRunning {
-		s.refuse(c, req, &codec.HTTPError{Status: http.StatusServiceUnavailable, Reason: "server is shutting down"})
-		return false
+	key, he := s.checkUpgrade(c, req)
+	if he == nil {
+		he = s.reserve(c)
 	}
-	key, err := codec.CheckUpgrade(req)
-	if err != nil {
-		s.refuse(c, req, err.(*codec.HTTPError)) // always one, by its contract
-		return false
-	}
-	if origin := req.Header.Get("Origin"); !s.originAllowed(origin, req.Host) {
-		s.refuse(c, req, &codec.HTTPError{Status: http.StatusForbidden, Reason: "origin " + origin + " not allowed"})
+	if he != nil {
+		s.refuse(c, req, he)
 		return false
 	}
 	c.handler = h
 	c.head = append([]byte(nil), head...)
+	u := &Upgrade{c: c, req: req, key: key, protocols: codec.Protocols(req.Header["Sec-Websocket-Protocol"])}
+	if h.OnUpgrade != nil {
+		s.hook(c, u)
+		return c.hc.State() != hub.StateDraining
+	}
+	s.open(c, req, key, choose(h.Protocols, u.protocols), nil)
+	return true
+}
+
+// checkUpgrade validates the request as an opening handshake, with the
+// origin check, and learns the client's address.
+func (s *Server) checkUpgrade(c *Conn, req *codec.Request) (string, *codec.HTTPError) {
+	if s.state.Load() != stateRunning {
+		return "", &codec.HTTPError{Status: http.StatusServiceUnavailable, Reason: "server is shutting down",
+			Header: [][2]string{{"Retry-After", "1"}}}
+	}
+	key, err := codec.CheckUpgrade(req)
+	if err != nil {
+		return "", err.(*codec.HTTPError) // always one, by its contract
+	}
+	if !codec.ValidQuery(req.RawQuery) {
+		return "", &codec.HTTPError{Status: http.StatusBadRequest, Reason: "malformed query"}
+	}
+	if origin := req.Header.Get("Origin"); !s.originAllowed(origin, req.Host) {
+		return "", &codec.HTTPError{Status: http.StatusForbidden, Reason: "origin not allowed"}
+	}
+	if len(s.opts.TrustedProxies) > 0 {
+		c.client = codec.ClientAddr(c.client, req.Header, s.opts.TrustedProxies)
+	}
+	return key, nil
+}
+
+// reserve takes the connection's places under MaxConns and MaxConnsPerIP,
+// held until it closes.
+func (s *Server) reserve(c *Conn) *codec.HTTPError {
+	if int(s.opened.Add(1)) > s.lim.maxConns {
+		s.opened.Add(-1)
+		s.stats.refused.Add(1)
+		return &codec.HTTPError{Status: http.StatusServiceUnavailable, Reason: "server at its connection limit",
+			Header: [][2]string{{"Retry-After", "1"}}}
+	}
+	if !s.perIP.acquire(c.client) {
+		s.opened.Add(-1)
+		s.stats.refused.Add(1)
+		return &codec.HTTPError{Status: http.StatusTooManyRequests, Reason: "too many connections from your address",
+			Header: [][2]string{{"Retry-After", "5"}}}
+	}
+	c.counted = true
+	return nil
+}
+
+// unreserve gives the places back.
+func (s *Server) unreserve(c *Conn) {
+	if c.counted {
+		c.counted = false
+		s.opened.Add(-1)
+		s.perIP.release(c.client)
+	}
+}
+
+// open completes the opening handshake: the connection enters the
+// registry, OnConnect runs, and the 101 goes out with the chosen
+// subprotocol and extra headers.
+func (s *Server) open(c *Conn, req *codec.Request, key, proto string, extra [][2]string) {
+	s.endHandshake(c)
+	c.protocol = proto
 	c.req.Store(req)
 	s.hub.Attach(&c.hc)
-	s.log.Info("connect", "id", c.ID(), "remote", c.remote, "path", req.Path, "query", req.RawQuery)
+	s.log.Info("connect", "id", c.ID(), "remote", c.remote, "client", c.client, "path", req.Path,
+		"query", req.RawQuery, "protocol", proto)
+	if proto != "" {
+		extra = append(extra, [2]string{"Sec-WebSocket-Protocol", proto})
+	}
 	// Before the 101 leaves: whatever OnConnect queues (a room join, a
 	// welcome) is in place before the client can know it is connected, and
 	// is written after the 101 when this step ends.
 	s.onConnect(c)
 	c.req.Store(nil) // Request parses c.head again if asked
-	_, _ = c.sock.Write(codec.AppendUpgradeResponse(nil, key, nil))
-	return true
+	_, _ = c.sock.Write(codec.AppendUpgradeResponse(nil, key, extra))
 }
 
-// refuse answers the handshake with an HTTP error and closes.
+// endHandshake counts the end of c's handshake, once.
+func (s *Server) endHandshake(c *Conn) {
+	if c.handshaking {
+		c.handshaking = false
+		s.handshaking.Add(-1)
+	}
+}
+
+// endUpgrade ends a handshake that will not open.
+func (s *Server) endUpgrade(c *Conn) {
+	s.endHandshake(c)
+	s.unreserve(c)
+	c.head = nil
+}
+
+// refuse answers the handshake with an HTTP error and closes. The body is
+// the server's own reason, never the request's bytes.
 func (s *Server) refuse(c *Conn, req *codec.Request, he *codec.HTTPError) {
 	target := ""
 	if req != nil {
 		target = req.Target
 	}
-	s.log.Info("refused", "remote", c.remote, "status", he.Status, "target", target, "reason", he.Reason)
+	s.log.Info("refused", "remote", c.remote, "client", c.client, "status", he.Status, "target", target, "reason", he.Reason)
+	s.endUpgrade(c)
 	s.respond(c, codec.AppendErrorResponse(nil, he))
 }
 

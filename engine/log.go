@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,10 +35,20 @@ func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
 }
 
 // gnetLogger routes gnet's own log lines into the server's slog.Logger.
-type gnetLogger struct{ l *slog.Logger }
+// gnet says nothing else when an event loop exits on an error (its engine
+// then shuts down with "engine is being shutdown with error"), so that
+// line stops the server, and Wait reports it.
+type gnetLogger struct{ s *Server }
 
-func (g gnetLogger) Debugf(f string, a ...any) { g.l.Debug(fmt.Sprintf(f, a...), "src", "gnet") }
-func (g gnetLogger) Infof(f string, a ...any)  { g.l.Info(fmt.Sprintf(f, a...), "src", "gnet") }
-func (g gnetLogger) Warnf(f string, a ...any)  { g.l.Warn(fmt.Sprintf(f, a...), "src", "gnet") }
-func (g gnetLogger) Errorf(f string, a ...any) { g.l.Error(fmt.Sprintf(f, a...), "src", "gnet") }
-func (g gnetLogger) Fatalf(f string, a ...any) { g.l.Error(fmt.Sprintf(f, a...), "src", "gnet") }
+func (g gnetLogger) Debugf(f string, a ...any) { g.s.log.Debug(fmt.Sprintf(f, a...), "src", "gnet") }
+func (g gnetLogger) Infof(f string, a ...any)  { g.s.log.Info(fmt.Sprintf(f, a...), "src", "gnet") }
+func (g gnetLogger) Warnf(f string, a ...any)  { g.s.log.Warn(fmt.Sprintf(f, a...), "src", "gnet") }
+func (g gnetLogger) Fatalf(f string, a ...any) { g.Errorf(f, a...) }
+
+func (g gnetLogger) Errorf(f string, a ...any) {
+	msg := fmt.Sprintf(f, a...)
+	g.s.log.Error(msg, "src", "gnet")
+	if strings.HasPrefix(f, "engine is being shutdown with error") {
+		go g.s.fatal(errors.New("gnet: " + msg))
+	}
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"io"
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"time"
 
@@ -42,6 +43,48 @@ type Options struct {
 	// what a callback queues is written when it returns, what other
 	// goroutines queue when the loop has drained it.
 	FlushInterval time.Duration
+	// MaxConns caps the open WebSocket connections; a handshake past it
+	// gets 503 with Retry-After. Default: the descriptor budget
+	// (RLIMIT_NOFILE less a reserve of 64 + 0.5%) less 1% (at least 32) so
+	// that the 503s still find descriptors. Sockets past the descriptor
+	// budget, and handshakes past MaxHandshakes, get a canned 503 and are
+	// closed at accept, before a loop sees them.
+	MaxConns int
+	// MaxConnsPerIP caps the open connections from one client address (see
+	// TrustedProxies); a handshake past it gets 429 with Retry-After.
+	// Default 0: no limit.
+	MaxConnsPerIP int
+	// MaxHandshakes caps the sockets whose handshake is in progress
+	// (including those waiting for a deferred OnUpgrade decision). Default:
+	// a quarter of the descriptor budget, between 64 and 4096.
+	MaxHandshakes int
+	// AcceptRate, if positive, caps new connections per second (bursts of
+	// up to AcceptRate); connections over it wait in the kernel's listen
+	// queue. Default 0: no cap.
+	AcceptRate float64
+	// TrustedProxies lists the proxies whose X-Forwarded-For or Forwarded
+	// header names the client (Upgrade.ClientAddr, Conn.ClientAddr,
+	// MaxConnsPerIP, logs). Requests from other peers are taken at their TCP
+	// address. Default: none.
+	TrustedProxies []netip.Prefix
+	// ProxyProtocol makes every connection start with a PROXY protocol v1
+	// or v2 header (HAProxy, nginx stream, AWS NLB); its source address
+	// replaces the TCP peer's. A connection without one is closed. Only
+	// for listeners that only a proxy can reach. Default: off.
+	ProxyProtocol bool
+	// PingInterval, if positive, sends every connection a ping this often;
+	// the pong's round trip is Conn.Latency and Handler.OnPong sees it.
+	// Default 0: no pings.
+	PingInterval time.Duration
+	// IdleTimeout, if positive, closes a connection (1001 "idle timeout")
+	// when no frame has come from the peer for this long; with pings on, a
+	// client that does not answer them. Default 0: no idle limit.
+	IdleTimeout time.Duration
+	// MessageTimeout bounds how long a message may take to arrive once its
+	// first byte has: a frame, or a fragmented message, that stops coming
+	// is closed with 1008 "message not completed in time". Default: 60 s;
+	// negative: no limit.
+	MessageTimeout time.Duration
 	// Logger receives the server's log. Default: discard.
 	// Debug level logs every frame; Info logs connects, disconnects and
 	// refusals.
@@ -83,6 +126,37 @@ func WithSlowPolicy(p SlowPolicy) Option { return func(o *Options) { o.SlowPolic
 // WithFlushInterval sets how long writes may wait to be coalesced.
 func WithFlushInterval(d time.Duration) Option { return func(o *Options) { o.FlushInterval = d } }
 
+// WithMaxConns caps the open connections (see Options.MaxConns).
+func WithMaxConns(n int) Option { return func(o *Options) { o.MaxConns = n } }
+
+// WithMaxConnsPerIP caps the open connections per client address.
+func WithMaxConnsPerIP(n int) Option { return func(o *Options) { o.MaxConnsPerIP = n } }
+
+// WithMaxHandshakes caps the handshakes in progress.
+func WithMaxHandshakes(n int) Option { return func(o *Options) { o.MaxHandshakes = n } }
+
+// WithAcceptRate caps new connections per second.
+func WithAcceptRate(perSecond float64) Option { return func(o *Options) { o.AcceptRate = perSecond } }
+
+// WithTrustedProxies sets the proxies whose forwarding headers are believed.
+func WithTrustedProxies(p ...netip.Prefix) Option {
+	return func(o *Options) { o.TrustedProxies = p }
+}
+
+// WithProxyProtocol expects a PROXY protocol header on every connection.
+func WithProxyProtocol(on bool) Option { return func(o *Options) { o.ProxyProtocol = on } }
+
+// WithPingInterval sets how often every connection is pinged.
+func WithPingInterval(d time.Duration) Option { return func(o *Options) { o.PingInterval = d } }
+
+// WithIdleTimeout sets how long a peer may stay silent.
+func WithIdleTimeout(d time.Duration) Option { return func(o *Options) { o.IdleTimeout = d } }
+
+// WithMessageTimeout sets how long a message may take to arrive.
+func WithMessageTimeout(d time.Duration) Option {
+	return func(o *Options) { o.MessageTimeout = d }
+}
+
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
 
@@ -109,6 +183,9 @@ func loadOptions(opts []Option) Options {
 	}
 	if o.CloseTimeout <= 0 {
 		o.CloseTimeout = 5 * time.Second
+	}
+	if o.MessageTimeout == 0 {
+		o.MessageTimeout = 60 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: LevelNothing}))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"time"
 )
 
 // A panic in user code must not take the event loop, and with it every
@@ -27,6 +28,15 @@ func (s *Server) onConnect(c *Conn) {
 	if h := c.handler.OnConnect; h != nil {
 		if err := guard(func() { h(c) }); err != nil {
 			s.handlerFailed(c, "OnConnect", err)
+		}
+	}
+}
+
+// onPong runs the route's OnPong.
+func (s *Server) onPong(c *Conn, p []byte, rtt time.Duration) {
+	if h := c.handler.OnPong; h != nil {
+		if err := guard(func() { h(c, p, rtt) }); err != nil {
+			s.handlerFailed(c, "OnPong", err)
 		}
 	}
 }

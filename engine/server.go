@@ -11,14 +11,23 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/wshub/wshub/internal/hub"
 )
 
-// Handler receives a WebSocket route's events. Nil fields are skipped. All
-// three run on the connection's event loop and must not block.
+// Handler receives a WebSocket route's events. Nil fields are skipped. The
+// callbacks run on the connection's event loop and must not block.
 type Handler struct {
+	// Protocols are the subprotocols the route speaks, in its order of
+	// preference: the first of them that the client offers is chosen
+	// (RFC 6455 §4.2.2), unless OnUpgrade chooses. None offered in common:
+	// the 101 names no subprotocol (browsers then fail the connection if
+	// they asked for one; OnUpgrade may refuse instead).
+	Protocols []string
+	// OnUpgrade, if set, decides on each opening handshake before it is
+	// answered, after the origin check and the connection limits: see
+	// Upgrade. It may decide later, from any goroutine.
+	OnUpgrade func(u *Upgrade)
 	// OnConnect runs after the opening handshake, before any message.
 	// What it queues (a room join, a welcome message) is in place before
 	// the client learns it is connected.
@@ -26,6 +35,10 @@ type Handler struct {
 	// OnMessage runs for every complete text or binary message. payload is
 	// valid only until it returns.
 	OnMessage func(c *Conn, op OpCode, payload []byte)
+	// OnPong runs for every pong from the peer; rtt is the round trip of
+	// the server's ping it answers (see WithPingInterval), 0 for a pong
+	// that answers none. payload is valid only until it returns.
+	OnPong func(c *Conn, payload []byte, rtt time.Duration)
 	// OnDisconnect runs once when the connection is gone; err is a
 	// *CloseError (see CloseStatus).
 	OnDisconnect func(c *Conn, err error)
@@ -46,25 +59,39 @@ type Server struct {
 	log   *slog.Logger
 	debug bool // log every frame
 	hub   *hub.Hub
+	lim   limits
+	perIP ipCounter
 
 	ws   map[string]*Handler
 	http map[string]http.Handler
 
-	life   sync.Mutex // serialises Start and Stop
-	state  atomic.Int32
-	eng    gnet.Engine
-	addr   net.Addr
-	booted chan struct{}
-	done   chan struct{} // closed when gnet.Run returned
-	runErr error
+	life      sync.Mutex // serialises Start and Stop
+	state     atomic.Int32
+	cli       *gnet.Client
+	acc       acceptor
+	addr      net.Addr
+	accepting chan struct{} // closed when the accept goroutine has returned
+	done      chan struct{} // closed when the server has stopped
+	runErr    error         // why it stopped, when it was not Stop
+	fatalOnce sync.Once
+
+	sockets     atomic.Int64 // sockets on the loops: handshaking, open or closing
+	handshaking atomic.Int64 // sockets whose handshake is in progress
+	opened      atomic.Int64 // connections past the handshake, for MaxConns
+	stats       counters
 
 	loops sync.Map // gnet.EventLoop -> *loop, its adapter
+}
+
+// counters are the engine's part of Stats.
+type counters struct {
+	refused, shed, acceptErrors atomic.Int64
 }
 
 // New returns a server with the given options and no routes.
 func New(opts ...Option) *Server {
 	o := loadOptions(opts)
-	return &Server{
+	s := &Server{
 		opts:  o,
 		log:   o.Logger,
 		debug: o.Logger.Enabled(context.Background(), slog.LevelDebug),
@@ -75,11 +102,16 @@ func New(opts ...Option) *Server {
 			HandshakeTimeout: o.HandshakeTimeout,
 			CloseTimeout:     o.CloseTimeout,
 			LingerTimeout:    lingerTimeout,
+			PingInterval:     o.PingInterval,
+			IdleTimeout:      o.IdleTimeout,
+			MessageTimeout:   o.MessageTimeout,
 			Logger:           o.Logger,
 		}),
 		ws:   make(map[string]*Handler),
 		http: make(map[string]http.Handler),
 	}
+	s.hub.SetHandshakeExpired(func(hc *hub.Conn) bool { return s.expireUpgrade(conn(hc)) })
+	return s
 }
 
 // lingerTimeout bounds how long a closed or refused connection is kept
@@ -87,6 +119,8 @@ func New(opts ...Option) *Server {
 const lingerTimeout = 2 * time.Second
 
 // Handle serves WebSocket connections on path with h. Call before Start.
+// path is matched against the request's path as sent, without decoding
+// percent-escapes.
 func (s *Server) Handle(path string, h Handler) {
 	s.mustBeNew()
 	s.ws[path] = &h
@@ -114,58 +148,70 @@ func (s *Server) Start(addr string) error {
 	if !s.state.CompareAndSwap(stateNew, stateRunning) {
 		return ErrRunning
 	}
-	s.booted = make(chan struct{})
-	s.done = make(chan struct{})
-	go s.run(addr)
-	select {
-	case <-s.booted:
-		return nil
-	case <-s.done:
+	if err := s.listen(addr); err != nil {
 		s.state.Store(stateStopped)
-		return fmt.Errorf("engine: listen on %s: %w", addr, s.runErr)
+		return fmt.Errorf("engine: listen on %s: %w", addr, err)
 	}
+	s.done = make(chan struct{})
+	s.accepting = make(chan struct{})
+	go s.serve()
+	return nil
 }
 
-// ListenAndServe is Start followed by waiting until the server stops.
+// listen binds addr and starts the event loops.
+func (s *Server) listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	cli, err := gnet.NewClient(&events{s: s},
+		gnet.WithNumEventLoop(s.opts.Loops),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithLogger(gnetLogger{s}),
+	)
+	if err == nil {
+		err = cli.Start()
+	}
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	s.cli, s.addr = cli, ln.Addr()
+	s.acc = acceptor{ln: ln.(*net.TCPListener), bucket: tokenBucket{rate: s.opts.AcceptRate, tokens: s.opts.AcceptRate, last: time.Now()}}
+	s.lim = s.limits()
+	s.perIP.max = s.opts.MaxConnsPerIP
+	s.log.Info("listening", "addr", s.addr, "loops", s.opts.Loops, "max_conns", s.lim.maxConns,
+		"fd_budget", s.lim.fdCap, "max_handshakes", s.lim.maxHandshakes)
+	return nil
+}
+
+// ListenAndServe is Start followed by waiting until the server stops. It
+// returns nil after Stop, or the error that stopped the server: a listener
+// or event loop that failed for good.
 func (s *Server) ListenAndServe(addr string) error {
 	if err := s.Start(addr); err != nil {
 		return err
 	}
+	return s.Wait()
+}
+
+// Wait blocks until the server has stopped and returns what
+// ListenAndServe returns. Safe from any goroutine, after Start.
+func (s *Server) Wait() error {
 	<-s.done
 	return s.runErr
 }
 
-func (s *Server) run(addr string) {
-	defer close(s.done)
-	s.runErr = gnet.Run(&events{s: s}, "tcp://"+addr,
-		gnet.WithNumEventLoop(s.opts.Loops),
-		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithReuseAddr(true),
-		gnet.WithLogger(gnetLogger{s.log}),
-	)
-}
-
-// boot runs on gnet's OnBoot: it learns the bound address.
-func (s *Server) boot(eng gnet.Engine) {
-	s.eng = eng
-	if fd, err := eng.Dup(); err == nil {
-		if sa, err := unix.Getsockname(fd); err == nil {
-			s.addr = sockaddrToTCP(sa)
-		}
-		_ = unix.Close(fd)
-	}
-	s.log.Info("listening", "addr", s.addr, "loops", s.opts.Loops)
-	close(s.booted)
-}
-
-func sockaddrToTCP(sa unix.Sockaddr) net.Addr {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-	case *unix.SockaddrInet6:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-	}
-	return nil
+// fatal stops the server after a failure it cannot serve through: the
+// clients get 1012 (service restart) so that they reconnect elsewhere or
+// later, and Wait and ListenAndServe return err.
+func (s *Server) fatal(err error) {
+	s.fatalOnce.Do(func() {
+		s.log.Error("server failed, stopping", "err", err)
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.CloseTimeout+lingerTimeout+time.Second)
+		defer cancel()
+		_ = s.stop(ctx, err)
+	})
 }
 
 // Addr returns the address the server listens on (nil before Start).
@@ -241,7 +287,19 @@ func (s *Server) RangeMembers(room string, fn func(c *Conn) bool) {
 }
 
 // Stats returns the server's counters.
-func (s *Server) Stats() Stats { return Stats(s.hub.Stats()) }
+func (s *Server) Stats() Stats {
+	h := s.hub.Stats()
+	return Stats{
+		Connections:  h.Connections,
+		Handshaking:  int(s.handshaking.Load()),
+		Dropped:      h.Dropped,
+		SlowClosed:   h.SlowClosed,
+		Refused:      s.stats.refused.Load(),
+		Shed:         s.stats.shed.Load(),
+		AcceptErrors: s.stats.acceptErrors.Load(),
+		TimedOut:     h.TimedOut,
+	}
+}
 
 func hubConn(c *Conn) *hub.Conn {
 	if c == nil {
@@ -265,41 +323,47 @@ func (s *Server) Stop(ctx context.Context) error {
 		go func() { _ = s.Stop(ctx) }()
 		return nil
 	}
+	return s.stop(ctx, nil)
+}
+
+// stop is Stop; cause is why the server stops, nil for Stop.
+func (s *Server) stop(ctx context.Context, cause error) error {
 	s.life.Lock()
 	defer s.life.Unlock()
 	if !s.state.CompareAndSwap(stateRunning, stateDraining) {
 		return ErrNotRunning
 	}
 	s.log.Info("stopping", "connections", s.Len())
-	s.closeAll()
-	err := s.waitDrained(ctx, time.Now().Add(s.opts.CloseTimeout+lingerTimeout+time.Second))
+	code, reason := StatusGoingAway, "server shutting down"
+	if cause != nil {
+		code, reason = StatusServiceRestart, "server failed"
+	}
 	s.hub.Stopping()
-	// gnet's Engine.Stop polls for the end every 500 ms; given a context
-	// that has ended it only starts the shutdown, and Run's return says
-	// when it is done.
-	started, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = s.eng.Stop(started)
+	s.closeAll(code, reason)
+	err := s.waitDrained(ctx, time.Now().Add(s.opts.CloseTimeout+lingerTimeout+time.Second), code, reason)
+	_ = s.acc.ln.Close()
+	<-s.accepting
+	stopped := make(chan struct{})
+	go func() { _ = s.cli.Stop(); close(stopped) }()
 	select {
-	case <-s.done:
-		if err == nil {
-			err = s.runErr
-		}
+	case <-stopped:
 	case <-ctx.Done():
 		if err == nil {
 			err = ctx.Err()
 		}
 	}
 	s.hub.Stop()
+	s.runErr = cause
 	s.state.Store(stateStopped)
+	close(s.done)
 	return err
 }
 
-// closeAll starts the closing handshake with 1001 on every open connection;
+// closeAll starts the closing handshake on every open connection;
 // connections already closing are left alone.
-func (s *Server) closeAll() {
+func (s *Server) closeAll(code StatusCode, reason string) {
 	s.Range(func(c *Conn) bool {
-		_ = c.Close(StatusGoingAway, "server shutting down")
+		_ = c.Close(code, reason)
 		return true
 	})
 }
@@ -307,7 +371,7 @@ func (s *Server) closeAll() {
 // waitDrained waits until no connection is left, deadline passes or ctx
 // ends. It repeats closeAll now and then for connections whose handshake
 // completed while Stop began.
-func (s *Server) waitDrained(ctx context.Context, deadline time.Time) error {
+func (s *Server) waitDrained(ctx context.Context, deadline time.Time, code StatusCode, reason string) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for i := 1; s.Len() > 0 && time.Now().Before(deadline); i++ {
@@ -317,7 +381,7 @@ func (s *Server) waitDrained(ctx context.Context, deadline time.Time) error {
 		case <-t.C:
 		}
 		if i%50 == 0 {
-			s.closeAll()
+			s.closeAll(code, reason)
 		}
 	}
 	return nil

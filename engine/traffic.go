@@ -16,6 +16,7 @@ func (s *Server) traffic(c *Conn) {
 	if need := c.dec.Need(); need > 0 && reading(c) && gc.InboundBuffered() < need {
 		// A large frame is still arriving: peeking at it now would copy
 		// everything buffered so far, once per read.
+		s.hub.Read(&c.hc, true)
 		return
 	}
 	buf, _ := gc.Peek(-1)
@@ -28,7 +29,8 @@ func (s *Server) traffic(c *Conn) {
 	}
 	if reading(c) {
 		used += s.frames(c, buf[used:])
-	} else {
+		s.hub.Read(&c.hc, used < len(buf) || c.dec.Fragmented())
+	} else if c.upgrade == nil {
 		used = len(buf)
 	}
 	if used > 0 { // gnet's Discard(0) would drop the whole buffer
@@ -77,6 +79,9 @@ func (s *Server) message(c *Conn, m *codec.Message) {
 			_ = s.hub.Send(&c.hc, OpPong, m.Payload)
 		}
 	case OpPong:
+		if open {
+			s.onPong(c, m.Payload, s.hub.Pong(&c.hc, m.Payload))
+		}
 	default: // close
 		s.hub.PeerClosed(&c.hc, m.CloseCode, m.CloseReason)
 	}

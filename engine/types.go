@@ -81,9 +81,14 @@ const DefaultMaxBacklog = 4 << 20
 
 // Stats are the server's counters.
 type Stats struct {
-	Connections int   // open connections
-	Dropped     int64 // messages dropped by PolicyDropNewest or PolicyDropOldest
-	SlowClosed  int64 // connections closed by PolicyClose
+	Connections  int   // open connections
+	Handshaking  int   // sockets whose opening handshake is in progress
+	Dropped      int64 // messages dropped by PolicyDropNewest or PolicyDropOldest
+	SlowClosed   int64 // connections closed by PolicyClose
+	Refused      int64 // handshakes refused by a limit: MaxConns (503), MaxConnsPerIP (429)
+	Shed         int64 // sockets closed at accept: descriptor or handshake budget, EMFILE
+	AcceptErrors int64 // failed accepts (EMFILE, ENFILE, ...)
+	TimedOut     int64 // connections closed by IdleTimeout or MessageTimeout
 }
 
 // Room is a room and its member count.

@@ -54,11 +54,13 @@ type Stats struct {
 	Connections int   // open connections
 	Dropped     int64 // messages dropped by PolicyDropNewest or PolicyDropOldest
 	SlowClosed  int64 // connections closed by PolicyClose
+	TimedOut    int64 // connections closed by IdleTimeout or MessageTimeout
 }
 
 // Stats returns the hub's counters. Safe from any goroutine.
 func (h *Hub) Stats() Stats {
-	return Stats{Connections: h.Len(), Dropped: h.dropped.Load(), SlowClosed: h.slowClosed.Load()}
+	return Stats{Connections: h.Len(), Dropped: h.dropped.Load(), SlowClosed: h.slowClosed.Load(),
+		TimedOut: h.timedOut.Load()}
 }
 
 // offer queues frame f, already placed as b, for c, within c's backlog cap:

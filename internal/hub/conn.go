@@ -2,6 +2,7 @@ package hub
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -88,7 +89,10 @@ type Conn struct {
 	owner   any
 	backlog atomic.Int64 // bytes queued but not taken by the socket, as of the last flush
 
+	rtt atomic.Int64 // the last ping's round trip, ns
+
 	// Event loop only.
+	live  liveness // keepalive clocks
 	why   *Why
 	timer wheel.Timer[*Conn] // the deadline of the current state
 	slot  int32              // index in shard.conns
@@ -109,6 +113,10 @@ func (c *Conn) State() State { return State(c.state.Load()) }
 // Shard returns the shard of the connection's loop (nil before Open).
 // Safe from any goroutine.
 func (c *Conn) Shard() *Shard { return c.shard }
+
+// Latency returns the round trip of the last ping answered (0 before the
+// first pong). Safe from any goroutine.
+func (c *Conn) Latency() time.Duration { return time.Duration(c.rtt.Load()) }
 
 // Backlog returns the bytes queued for the connection that its socket has
 // not taken yet, as of the last flush. Safe from any goroutine.

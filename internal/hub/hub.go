@@ -35,6 +35,12 @@ type Config struct {
 	LingerTimeout time.Duration
 	// Tick is the resolution of the per-loop timers (default 100 ms).
 	Tick time.Duration
+	// PingInterval, IdleTimeout and MessageTimeout are the keepalive of
+	// open connections (see keepalive.go); zero or negative: off.
+	PingInterval, IdleTimeout, MessageTimeout time.Duration
+	// HandshakeExpired, if set, is asked first when a handshake times out;
+	// true means it dealt with the connection (an answer is on its way).
+	HandshakeExpired func(c *Conn) bool
 	// Logger gets timeouts and slow-consumer closes. Default: discard.
 	Logger *slog.Logger
 }
@@ -85,6 +91,7 @@ type Hub struct {
 
 	dropped    atomic.Int64 // messages dropped by the drop policies
 	slowClosed atomic.Int64 // connections closed by PolicyClose
+	timedOut   atomic.Int64 // connections closed by IdleTimeout or MessageTimeout
 }
 
 type idBucket struct {
@@ -141,6 +148,10 @@ func (h *Hub) Stop() {
 		s.stop()
 	}
 }
+
+// SetHandshakeExpired sets Config.HandshakeExpired, for an owner that
+// needs the hub to make it. Call before any connection opens.
+func (h *Hub) SetHandshakeExpired(f func(c *Conn) bool) { h.cfg.HandshakeExpired = f }
 
 // Stopping marks the hub as stopping without stopping its timers: the
 // connections still close through their handshakes. Safe from any goroutine.

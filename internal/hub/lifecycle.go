@@ -33,6 +33,7 @@ func (h *Hub) Attach(c *Conn) {
 	s.conns = append(s.conns, c)
 	c.set(StateOpen) // before Get and Range can find it
 	h.register(c)
+	s.startKeepalive(c)
 }
 
 // Finish ends a connection that never opened, after its owner wrote an
@@ -220,12 +221,18 @@ func (s *Shard) expire(c *Conn) {
 	log := s.hub.cfg.Logger
 	switch c.State() {
 	case StateHandshake:
+		if f := s.hub.cfg.HandshakeExpired; f != nil && f(c) {
+			return
+		}
 		log.Info("handshake timeout", "remote", c.sock.RemoteAddr())
 	case StateClosing:
 		log.Info("close timeout", "id", c.id)
 	case StateDraining:
 		log.Info("close frame not taken by the peer in time", "id", c.id, "backlog", c.sock.Buffered())
 	case StateLinger:
+	case StateOpen:
+		s.keepalive(c)
+		return
 	default:
 		return
 	}

@@ -18,6 +18,7 @@ const (
 	opJoin                         // c joins room
 	opLeave                        // c leaves room
 	opClose                        // f to c as its last frame
+	opDo                           // run fn
 )
 
 // job is one unit of work for a shard, applied on its loop in the order
@@ -28,7 +29,8 @@ type job struct {
 	c    *Conn
 	f    *codec.Frame
 	room string
-	why  *Why // opClose from Close: how the connection ends
+	why  *Why   // opClose from Close: how the connection ends
+	fn   func() // opDo
 }
 
 // Shard is the part of the hub that belongs to one event loop: its
@@ -173,6 +175,11 @@ func (s *Shard) enqueue(j job) error {
 	return s.kickDrain()
 }
 
+// Do runs fn on the shard's loop, in order with the work queued before
+// it, inside a step (what fn queues is written when the step ends). Safe
+// from any goroutine; ErrStopped once the loop no longer runs.
+func (s *Shard) Do(fn func()) error { return s.enqueue(job{kind: opDo, fn: fn}) }
+
 // drainTask and tickTask are the shard's two kinds of loop work.
 type (
 	drainTask Shard
@@ -223,6 +230,8 @@ func (s *Shard) apply(j *job) {
 		s.leave1(j.c, j.room)
 	case opClose:
 		s.applyClose(j)
+	case opDo:
+		j.fn()
 	}
 }
 

@@ -79,6 +79,15 @@ func (w *Wheel[T]) Set(t *Timer[T], now time.Time, d time.Duration) {
 	w.n++
 }
 
+// SetBefore arms t to fire d after now, unless it is armed to fire by
+// then already.
+func (w *Wheel[T]) SetBefore(t *Timer[T], now time.Time, d time.Duration) {
+	if t.Armed() && t.due <= max(w.ticks(now.Add(d)), w.now+1) {
+		return
+	}
+	w.Set(t, now, d)
+}
+
 // Stop disarms t; stopping a stopped timer does nothing.
 func (w *Wheel[T]) Stop(t *Timer[T]) {
 	if t.prev == nil {

@@ -1,0 +1,199 @@
+package engine
+
+import (
+	"errors"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The server accepts its connections itself, on one goroutine, and hands
+// each accepted socket to an event loop (gnet's Client.Enroll). gnet's own
+// acceptor shuts the whole engine down at the first EMFILE; this one
+// sheds load instead:
+//
+//   - Past the descriptor budget (fdCap, from RLIMIT_NOFILE less a
+//     reserve) or past MaxHandshakes handshakes in progress, a new socket
+//     gets a canned 503 and is closed at once: it never reaches a loop.
+//   - At EMFILE or ENFILE (descriptors taken by something else in the
+//     process, or by the system), one spare descriptor held for the purpose
+//     is let go, so that the next pending connection can be accepted and
+//     closed rather than left to hang in the kernel's queue; while no
+//     descriptor frees up, accepting backs off (1 ms doubling to 100 ms).
+//   - AcceptRate, if set, spaces out accepts: pending connections wait in
+//     the kernel's queue.
+//
+// Below those, MaxConns and MaxConnsPerIP are enforced at the handshake,
+// with an HTTP 503 or 429 and Retry-After (see upgrade).
+
+// acceptor is the accept goroutine's state; only that goroutine uses it.
+type acceptor struct {
+	ln      *net.TCPListener
+	reserve *os.File // a spare descriptor, let go at EMFILE
+	backoff time.Duration
+	bucket  tokenBucket
+	shedLog rateLog
+}
+
+// serve accepts until the listener closes. A listener that fails for good
+// stops the server, and ListenAndServe reports why.
+func (s *Server) serve() {
+	a := &s.acc
+	a.takeReserve()
+	for {
+		a.bucket.wait()
+		tc, err := a.ln.AcceptTCP()
+		if err == nil {
+			a.backoff = 0
+			s.admit(tc)
+			continue
+		}
+		if errors.Is(err, net.ErrClosed) {
+			break
+		}
+		if !s.acceptFailed(err) {
+			go s.fatal(err)
+			break
+		}
+	}
+	if a.reserve != nil {
+		_ = a.reserve.Close()
+	}
+	close(s.accepting)
+}
+
+// acceptFailed handles an accept error and reports whether accepting can
+// go on.
+func (s *Server) acceptFailed(err error) bool {
+	a := &s.acc
+	s.stats.acceptErrors.Add(1)
+	if a.shedLog.ok() {
+		s.log.Warn("accept failed", "err", err, "open", s.sockets.Load(), "suppressed", a.shedLog.take())
+	}
+	switch {
+	case fdExhausted(err) && a.reserve != nil:
+		_ = a.reserve.Close() // the next accept gets this descriptor
+		a.reserve = nil
+		return true
+	case fdExhausted(err), isTemporary(err):
+		a.backoff = min(max(2*a.backoff, time.Millisecond), 100*time.Millisecond)
+		time.Sleep(a.backoff)
+		return true
+	}
+	return false
+}
+
+// admit hands an accepted socket to a loop, or sheds it.
+func (s *Server) admit(tc *net.TCPConn) {
+	a := &s.acc
+	switch {
+	case a.reserve == nil && !a.takeReserve():
+		s.shed(tc, "out of file descriptors")
+	case int(s.sockets.Load()) >= s.lim.fdCap:
+		s.shed(tc, "descriptor budget reached")
+	case int(s.handshaking.Load()) >= s.lim.maxHandshakes:
+		s.shed(tc, "too many handshakes in progress")
+	default:
+		// Enroll duplicates the descriptor into the loop and closes tc;
+		// OnOpen has run on the loop when it returns.
+		if _, err := s.cli.Enroll(tc); err != nil {
+			s.stats.shed.Add(1)
+			s.log.Warn("enroll failed", "remote", tc.RemoteAddr(), "err", err)
+		}
+	}
+}
+
+// cannedBusy is what a shed connection gets: it has not been read, so the
+// answer cannot depend on the request.
+const cannedBusy = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n" +
+	"Content-Type: text/plain; charset=utf-8\r\nContent-Length: 12\r\nConnection: close\r\n\r\nserver busy\n"
+
+// shed answers a connection that cannot be served with a canned 503 and
+// closes it. What the client sent so far is read first, so that closing
+// does not reset the connection under the answer. It never blocks.
+func (s *Server) shed(tc *net.TCPConn, why string) {
+	s.stats.shed.Add(1)
+	if s.acc.shedLog.ok() {
+		s.log.Warn("connection shed", "remote", tc.RemoteAddr(), "why", why,
+			"open", s.sockets.Load(), "handshaking", s.handshaking.Load(), "suppressed", s.acc.shedLog.take())
+	}
+	if rc, err := tc.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) {
+			var buf [4096]byte
+			_, _ = unix.Read(int(fd), buf[:]) // non-blocking: Go's sockets are
+			_, _ = unix.Write(int(fd), []byte(cannedBusy))
+			_ = unix.Shutdown(int(fd), unix.SHUT_WR)
+		})
+	}
+	_ = tc.Close()
+}
+
+// takeReserve opens the spare descriptor.
+func (a *acceptor) takeReserve() bool {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		return false
+	}
+	a.reserve = f
+	return true
+}
+
+func fdExhausted(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+func isTemporary(err error) bool {
+	return errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EINTR) ||
+		errors.Is(err, syscall.EPROTO)
+}
+
+// tokenBucket spaces out accepts to rate per second, in bursts of up to
+// rate; a zero rate never waits. One goroutine only.
+type tokenBucket struct {
+	rate   float64
+	tokens float64
+	last   time.Time
+}
+
+func (b *tokenBucket) wait() {
+	if b.rate <= 0 {
+		return
+	}
+	now := time.Now()
+	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		d := time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+		time.Sleep(d)
+		b.last = b.last.Add(d)
+		b.tokens = 1
+	}
+	b.tokens--
+}
+
+// rateLog lets one line per second through and counts the rest. One
+// goroutine only.
+type rateLog struct {
+	next       time.Time
+	suppressed int
+}
+
+func (r *rateLog) ok() bool {
+	now := time.Now()
+	if now.Before(r.next) {
+		r.suppressed++
+		return false
+	}
+	r.next = now.Add(time.Second)
+	return true
+}
+
+func (r *rateLog) take() int {
+	n := r.suppressed
+	r.suppressed = 0
+	return n
+}
