@@ -4,13 +4,14 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// The server accepts its connections itself, on one goroutine, and hands
+// The server accepts its connections itself, on a few goroutines, and hands
 // each accepted socket to an event loop (gnet's Client.Enroll). gnet's own
 // acceptor shuts the whole engine down at the first EMFILE; this one
 // sheds load instead:
@@ -29,58 +30,81 @@ import (
 // Below those, MaxConns and MaxConnsPerIP are enforced at the handshake,
 // with an HTTP 503 or 429 and Retry-After (see upgrade).
 
-// acceptor is the accept goroutine's state; only that goroutine uses it.
+// acceptors is the number of accept goroutines. Enroll waits for the loop
+// to take the socket; with several of them, accepting goes on meanwhile.
+const acceptors = 4
+
+// acceptor is the accept goroutines' shared state; mu guards what the
+// rare paths (EMFILE, rate limit, shed log) touch.
 type acceptor struct {
 	ln      *net.TCPListener
+	wg      sync.WaitGroup
+	mu      sync.Mutex
 	reserve *os.File // a spare descriptor, let go at EMFILE
-	backoff time.Duration
 	bucket  tokenBucket
 	shedLog rateLog
 }
 
-// serve accepts until the listener closes. A listener that fails for good
-// stops the server, and ListenAndServe reports why.
+// serve starts the accept goroutines; accepting ends when the listener
+// closes. A listener that fails for good stops the server, and Wait
+// reports why.
 func (s *Server) serve() {
 	a := &s.acc
 	a.takeReserve()
+	for range acceptors {
+		a.wg.Add(1)
+		go s.acceptLoop()
+	}
+	a.wg.Wait()
+	a.mu.Lock()
+	if a.reserve != nil {
+		_ = a.reserve.Close()
+		a.reserve = nil
+	}
+	a.mu.Unlock()
+	close(s.accepting)
+}
+
+func (s *Server) acceptLoop() {
+	a := &s.acc
+	defer a.wg.Done()
+	var backoff time.Duration
 	for {
-		a.bucket.wait()
+		if a.bucket.rate > 0 {
+			a.mu.Lock()
+			a.bucket.wait()
+			a.mu.Unlock()
+		}
 		tc, err := a.ln.AcceptTCP()
 		if err == nil {
-			a.backoff = 0
+			backoff = 0
 			s.admit(tc)
 			continue
 		}
 		if errors.Is(err, net.ErrClosed) {
-			break
+			return
 		}
-		if !s.acceptFailed(err) {
+		if !s.acceptFailed(err, &backoff) {
 			go s.fatal(err)
-			break
+			return
 		}
 	}
-	if a.reserve != nil {
-		_ = a.reserve.Close()
-	}
-	close(s.accepting)
 }
 
 // acceptFailed handles an accept error and reports whether accepting can
 // go on.
-func (s *Server) acceptFailed(err error) bool {
+func (s *Server) acceptFailed(err error, backoff *time.Duration) bool {
 	a := &s.acc
 	s.stats.acceptErrors.Add(1)
-	if a.shedLog.ok() {
-		s.log.Warn("accept failed", "err", err, "open", s.sockets.Load(), "suppressed", a.shedLog.take())
+	if a.logOK() {
+		s.log.Warn("accept failed", "err", err, "open", s.sockets.Load(), "suppressed", a.suppressed())
 	}
-	switch {
-	case fdExhausted(err) && a.reserve != nil:
-		_ = a.reserve.Close() // the next accept gets this descriptor
-		a.reserve = nil
-		return true
-	case fdExhausted(err), isTemporary(err):
-		a.backoff = min(max(2*a.backoff, time.Millisecond), 100*time.Millisecond)
-		time.Sleep(a.backoff)
+	if fdExhausted(err) && a.letGo() {
+		return true // the next accept gets the spare descriptor
+	}
+	if fdExhausted(err) || isTemporary(err) {
+		*backoff = min(max(2**backoff, time.Millisecond), 100*time.Millisecond)
+		time.Sleep(*backoff)
 		return true
 	}
 	return false
@@ -90,7 +114,7 @@ func (s *Server) acceptFailed(err error) bool {
 func (s *Server) admit(tc *net.TCPConn) {
 	a := &s.acc
 	switch {
-	case a.reserve == nil && !a.takeReserve():
+	case !a.haveReserve():
 		s.shed(tc, "out of file descriptors")
 	case int(s.sockets.Load()) >= s.lim.fdCap:
 		s.shed(tc, "descriptor budget reached")
@@ -116,9 +140,9 @@ const cannedBusy = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n" +
 // does not reset the connection under the answer. It never blocks.
 func (s *Server) shed(tc *net.TCPConn, why string) {
 	s.stats.shed.Add(1)
-	if s.acc.shedLog.ok() {
+	if s.acc.logOK() {
 		s.log.Warn("connection shed", "remote", tc.RemoteAddr(), "why", why,
-			"open", s.sockets.Load(), "handshaking", s.handshaking.Load(), "suppressed", s.acc.shedLog.take())
+			"open", s.sockets.Load(), "handshaking", s.handshaking.Load(), "suppressed", s.acc.suppressed())
 	}
 	if rc, err := tc.SyscallConn(); err == nil {
 		_ = rc.Control(func(fd uintptr) {
@@ -139,6 +163,38 @@ func (a *acceptor) takeReserve() bool {
 	}
 	a.reserve = f
 	return true
+}
+
+// haveReserve makes sure the spare descriptor is held: false means none
+// could be opened (the descriptor table is full).
+func (a *acceptor) haveReserve() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reserve != nil || a.takeReserve()
+}
+
+// letGo closes the spare descriptor, if held.
+func (a *acceptor) letGo() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.reserve == nil {
+		return false
+	}
+	_ = a.reserve.Close()
+	a.reserve = nil
+	return true
+}
+
+func (a *acceptor) logOK() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.shedLog.ok()
+}
+
+func (a *acceptor) suppressed() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.shedLog.take()
 }
 
 func fdExhausted(err error) bool {

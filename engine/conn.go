@@ -34,6 +34,7 @@ type Conn struct {
 	upgrade     *Upgrade // awaiting OnUpgrade's decision
 	handshaking bool     // counted in Server.handshaking
 	counted     bool     // counted under MaxConns and MaxConnsPerIP
+	proxied     bool     // its PROXY protocol header was read
 }
 
 // ID returns the connection's ID, unique within the process.

@@ -2,6 +2,9 @@ package engine
 
 import (
 	"errors"
+	"net"
+
+	"github.com/panjf2000/gnet/v2"
 
 	"github.com/wshub/wshub/codec"
 	"github.com/wshub/wshub/internal/hub"
@@ -21,21 +24,56 @@ func (s *Server) traffic(c *Conn) {
 	}
 	buf, _ := gc.Peek(-1)
 	used := 0
+	if c.hc.State() == hub.StateHandshake && s.opts.ProxyProtocol && !c.proxied {
+		if used = s.proxyHeader(c, buf); used == 0 {
+			return // need more, or closed
+		}
+	}
 	if c.hc.State() == hub.StateHandshake {
-		used = s.handshake(c, buf)
-		if used == 0 && c.hc.State() == hub.StateHandshake {
-			return // need more
+		n := s.handshake(c, buf[used:])
+		used += n
+		if n == 0 && c.hc.State() == hub.StateHandshake {
+			discard(gc, used) // need more
+			return
 		}
 	}
 	if reading(c) {
 		used += s.frames(c, buf[used:])
 		s.hub.Read(&c.hc, used < len(buf) || c.dec.Fragmented())
-	} else if c.upgrade == nil {
+	} else {
 		used = len(buf)
 	}
-	if used > 0 { // gnet's Discard(0) would drop the whole buffer
-		_, _ = gc.Discard(used)
+	discard(gc, used)
+}
+
+// discard drops n consumed bytes; gnet's Discard(0) would drop them all.
+func discard(gc gnet.Conn, n int) {
+	if n > 0 {
+		_, _ = gc.Discard(n)
 	}
+}
+
+// proxyHeader reads the PROXY protocol header that starts the connection
+// (Options.ProxyProtocol) and takes the client's address from it. It
+// returns the bytes consumed, 0 while the header is incomplete; a
+// connection without a valid header is closed.
+func (s *Server) proxyHeader(c *Conn, b []byte) int {
+	h, n, err := codec.ParseProxyHeader(b)
+	if err != nil {
+		s.log.Info("bad PROXY protocol header", "remote", c.remote, "err", err)
+		s.endHandshake(c)
+		c.sock.Close()
+		return 0
+	}
+	if n == 0 {
+		return 0
+	}
+	c.proxied = true
+	if !h.Local {
+		c.remote = net.TCPAddrFromAddrPort(h.Source)
+		c.client = h.Source.Addr().Unmap()
+	}
+	return n
 }
 
 // reading reports whether c's input is decoded as frames.

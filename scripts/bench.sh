@@ -46,7 +46,12 @@ usage() {
 # server_cmd NAME ADDR prints the command line of a server.
 server_cmd() {
 	case $1 in
-	wshub | wshub-*) echo "$BIN/$1 -addr $2 -loops 1 -log-level nothing" ;;
+	wshub | wshub-*)
+		# Builds before -stats served /stats unasked.
+		local stats=""
+		"$BIN/$1" -h 2>&1 | grep -q -- '-stats' && stats=" -stats"
+		echo "$BIN/$1 -addr $2 -loops 1 -log-level nothing$stats"
+		;;
 	*) echo "$BIN/peer-$1 -addr $2" ;;
 	esac
 }

@@ -3,12 +3,13 @@
 //	go run ./cmd/wshub                 # http://127.0.0.1:8080/
 //	go run ./cmd/wshub -addr 127.0.0.1:9000 -log-level verbose
 //
-// Routes: "/" the chat page, "/stats" memory and connection counts as JSON,
-// "/ws?room=NAME" room chat (every message a
+// Routes: "/" the chat page, "/ws?room=NAME" room chat (every message a
 // client sends goes to every member of its room, itself included, unchanged;
-// add "&name=NICK" to also get JSON presence events), "/echo" echo. SIGINT or
-// SIGTERM closes every client with 1001 and exits 0; a second signal kills.
-// Exit status: 0 after a clean stop or -h, 2 for a flag mistake, 1 otherwise.
+// add "&name=NICK" to also get JSON presence events), "/echo" echo, and with
+// -stats, "/stats" memory and connection counts as JSON. SIGINT or SIGTERM
+// closes every client with 1001 and exits 0; a second signal kills.
+// Exit status: 0 after a clean stop or -h, 2 for a flag mistake, 1 otherwise,
+// including when the server stops on its own (its listener failed).
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wshub/wshub/codec"
 	"github.com/wshub/wshub/engine"
 	"github.com/wshub/wshub/internal/demo"
 )
@@ -59,6 +61,13 @@ type config struct {
 	maxBacklog int
 	policy     string
 	flush      time.Duration
+	stats      bool
+
+	maxConns, maxPerIP, maxHandshakes int
+	acceptRate                        float64
+	handshake, ping, idle, message    time.Duration
+	trusted                           string
+	proxyProtocol                     bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -73,6 +82,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.maxBacklog, "max-backlog", engine.DefaultMaxBacklog, "bytes queued for one client before -slow-policy applies (-1: no cap)")
 	fs.StringVar(&c.policy, "slow-policy", "close", "slow client policy: close (1008), drop-newest or drop-oldest")
 	fs.DurationVar(&c.flush, "flush-interval", 0, "let writes wait up to this long to share a write(2), e.g. 16ms (0: as soon as the callback that queued them returns)")
+	fs.BoolVar(&c.stats, "stats", false, "serve /stats (memory and connection counts as JSON) on the public port")
+	fs.IntVar(&c.maxConns, "max-conns", 0, "most open connections, then 503 (0: from RLIMIT_NOFILE, leaving headroom)")
+	fs.IntVar(&c.maxPerIP, "max-conns-per-ip", 0, "most open connections per client address, then 429 (0: no limit)")
+	fs.IntVar(&c.maxHandshakes, "max-handshakes", 0, "most handshakes in progress, then new sockets are shed (0: from RLIMIT_NOFILE, 64-4096)")
+	fs.Float64Var(&c.acceptRate, "accept-rate", 0, "most new connections per second (0: no limit)")
+	fs.DurationVar(&c.handshake, "handshake-timeout", 5*time.Second, "time a client has to send its request, and the upgrade decision waits at most")
+	fs.DurationVar(&c.ping, "ping-interval", 25*time.Second, "ping every client this often (0: never)")
+	fs.DurationVar(&c.idle, "idle-timeout", 60*time.Second, "close a client silent this long with 1001 (0: never)")
+	fs.DurationVar(&c.message, "message-timeout", 30*time.Second, "close a client whose message takes longer to arrive with 1008 (-1ns: never)")
+	fs.StringVar(&c.trusted, "trusted-proxies", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For/Forwarded is believed")
+	fs.BoolVar(&c.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (behind HAProxy, nginx stream, AWS NLB)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -108,7 +128,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 			origins = append(origins, o)
 		}
 	}
-	srv := demo.NewServer(
+	trusted, err := codec.ParseTrusted(cfg.trusted)
+	if err != nil {
+		return err
+	}
+	srv := demo.NewServer(demo.Config{Stats: cfg.stats},
 		engine.WithLogger(engine.NewLogger(stderr, level)),
 		engine.WithOrigins(origins...),
 		engine.WithMaxMessage(cfg.maxMessage),
@@ -116,6 +140,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		engine.WithMaxBacklog(cfg.maxBacklog),
 		engine.WithSlowPolicy(policy),
 		engine.WithFlushInterval(cfg.flush),
+		engine.WithMaxConns(cfg.maxConns),
+		engine.WithMaxConnsPerIP(cfg.maxPerIP),
+		engine.WithMaxHandshakes(cfg.maxHandshakes),
+		engine.WithAcceptRate(cfg.acceptRate),
+		engine.WithHandshakeTimeout(cfg.handshake),
+		engine.WithPingInterval(cfg.ping),
+		engine.WithIdleTimeout(cfg.idle),
+		engine.WithMessageTimeout(cfg.message),
+		engine.WithTrustedProxies(trusted...),
+		engine.WithProxyProtocol(cfg.proxyProtocol),
 	)
 	if err := srv.Start(cfg.addr); err != nil {
 		return err
@@ -124,8 +158,19 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if ready != nil {
 		ready <- srv.Addr().String()
 	}
-	<-ctx.Done()
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Wait() }()
+	select {
+	case err := <-stopped:
+		if err == nil {
+			err = errors.New("no reason given")
+		}
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Stop(stopCtx)
+	err = srv.Stop(stopCtx)
+	<-stopped
+	return err
 }

@@ -105,8 +105,20 @@ var listenLine = regexp.MustCompile(`^wshub: chat demo at http://(\S+)/$`)
 // listens. Cleanup kills it if the test did not stop it.
 func startWshub(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startCmd(t, exec.Command(wshubBinary(t), args...))
+}
+
+// startLimited runs the binary with args under "ulimit -n nofile".
+func startLimited(t *testing.T, nofile int, args ...string) *process {
+	t.Helper()
+	sh := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, nofile)
+	return startCmd(t, exec.Command("sh", append([]string{"-c", sh, wshubBinary(t)}, args...)...))
+}
+
+func startCmd(t *testing.T, cmd *exec.Cmd) *process {
+	t.Helper()
 	p := &process{
-		cmd:    exec.Command(wshubBinary(t), args...),
+		cmd:    cmd,
 		stderr: &wstest.LockedBuffer{},
 		done:   make(chan struct{}),
 	}

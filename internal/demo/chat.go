@@ -6,7 +6,8 @@
 // Routes: "/" the chat page; "/ws?room=NAME" room chat (every message a
 // client sends goes to every member of its room, itself included,
 // unchanged; add "&name=NICK" to also get JSON presence events); "/echo"
-// echo; "/stats" memory and connection counts as JSON.
+// echo; "/stats" memory and connection counts as JSON, when Config.Stats
+// says so (it tells anyone who asks how loaded the server is).
 //
 // # Thread rules
 //
@@ -18,6 +19,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -29,14 +31,22 @@ import (
 //go:embed web/index.html
 var Page []byte
 
+// Config says which optional parts the demo serves.
+type Config struct {
+	Stats bool // serve /stats
+}
+
 // NewServer builds the demo server with opts: the chat page, room chat,
-// echo and stats. Start it with Start or ListenAndServe.
-func NewServer(opts ...engine.Option) *engine.Server {
+// echo, and stats if cfg says so. Start it with Start or ListenAndServe.
+func NewServer(cfg Config, opts ...engine.Option) *engine.Server {
 	srv := engine.New(opts...)
 	ch := &chat{srv: srv, names: make(map[string]map[uint64]string)}
 	srv.HandleHTTP("/", http.HandlerFunc(servePage))
-	srv.HandleHTTP("/stats", serveStats(srv))
+	if cfg.Stats {
+		srv.HandleHTTP("/stats", serveStats(srv))
+	}
 	srv.Handle("/ws", engine.Handler{
+		OnUpgrade:    checkRoom,
 		OnConnect:    ch.connect,
 		OnMessage:    ch.message,
 		OnDisconnect: ch.disconnect,
@@ -80,20 +90,26 @@ type presence struct {
 
 func presenceRoom(room string) string { return "presence\x00" + room }
 
-func (ch *chat) connect(c *engine.Conn) {
-	q, err := c.Query()
-	if err != nil {
-		_ = c.Close(engine.StatusPolicyViolation, "malformed query: "+err.Error())
-		return
+// checkRoom refuses, before the upgrade, a room name the chat cannot use
+// (the engine has refused malformed queries already).
+func checkRoom(u *engine.Upgrade) {
+	q, err := url.ParseQuery(u.Request().RawQuery)
+	switch {
+	case err != nil:
+		_ = u.Refuse(http.StatusBadRequest, nil, "malformed query")
+	case strings.ContainsRune(q.Get("room"), 0):
+		// NUL separates the internal presence rooms from the chat rooms.
+		_ = u.Refuse(http.StatusBadRequest, nil, "room name must not contain NUL")
+	default:
+		_ = u.Accept(engine.AcceptOptions{})
 	}
+}
+
+func (ch *chat) connect(c *engine.Conn) {
+	q, _ := c.Query() // checked by checkRoom
 	m := &member{room: q.Get("room"), name: q.Get("name")}
 	if m.room == "" {
 		m.room = "lobby"
-	}
-	if strings.ContainsRune(m.room, 0) {
-		// NUL separates the internal presence rooms from the chat rooms.
-		_ = c.Close(engine.StatusPolicyViolation, "room name must not contain NUL")
-		return
 	}
 	c.SetValue(m)
 	_ = c.Join(m.room)

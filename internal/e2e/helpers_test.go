@@ -42,7 +42,7 @@ func serve(t testing.TB, path string, h engine.Handler, opts ...engine.Option) *
 // startDemo runs the chat demo (what cmd/wshub serves) on a free port.
 func startDemo(t testing.TB) string {
 	t.Helper()
-	srv := demo.NewServer()
+	srv := demo.NewServer(demo.Config{Stats: true})
 	start(t, srv)
 	return srv.Addr().String()
 }
