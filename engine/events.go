@@ -83,7 +83,11 @@ func (s *Server) closed(c *Conn, err error) {
 	if !attached {
 		return
 	}
-	s.log.Info("disconnect", "id", c.ID(), "remote", c.remote, "code", int(why.Code), "reason", why.Reason)
+	by := "server"
+	if why.Remote {
+		by = "peer"
+	}
+	s.log.Info("disconnect", "id", c.ID(), "remote", c.remote, "code", int(why.Code), "reason", why.Reason, "by", by)
 	s.onDisconnect(c, &CloseError{Code: why.Code, Reason: why.Reason, Remote: why.Remote})
 }
 

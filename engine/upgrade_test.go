@@ -126,7 +126,11 @@ func TestUpgradeDecisions(t *testing.T) {
 			conns := make(chan *engine.Conn, 1)
 			_, addr := serve(t, engine.Handler{
 				Protocols: tt.protos,
-				OnUpgrade: func(u *engine.Upgrade) { errs <- tt.decide(u) },
+				OnUpgrade: func(u *engine.Upgrade) {
+					var err error
+					defer func() { errs <- err }() // a panicking hook reports nil
+					err = tt.decide(u)
+				},
 				OnConnect: func(c *engine.Conn) { conns <- c },
 			})
 			resp, body, _ := request(t, addr, wsPath, tt.extra...)
