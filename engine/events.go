@@ -14,7 +14,8 @@ import (
 	"github.com/wshub/wshub/internal/hub"
 )
 
-// events is the gnet event handler. Every method runs on an event loop; each brackets its work with the shard's Enter and Leave, so
+// events is the gnet event handler. Every method runs on an event loop;
+// each brackets its work with the shard's Enter and Leave, so
 // that what the callbacks queue is written at the end of the step, without
 // waking the loop.
 type events struct {

@@ -70,7 +70,7 @@ type Server struct {
 	cli       *gnet.Client
 	acc       acceptor
 	addr      net.Addr
-	accepting chan struct{} // closed when the accept goroutine has returned
+	accepting chan struct{} // closed when the accept goroutines have returned
 	done      chan struct{} // closed when the server has stopped
 	runErr    error         // why it stopped, when it was not Stop
 	fatalOnce sync.Once
