@@ -57,24 +57,28 @@ func (s *Shard) startKeepalive(c *Conn) {
 }
 
 // Read records input from the peer; inMessage says a message has begun
-// and not ended. Event loop only.
+// and not ended. It reads the clock only when a deadline needs it: on
+// every input with IdleTimeout, when a message begins with
+// MessageTimeout. Event loop only.
 func (h *Hub) Read(c *Conn, inMessage bool) {
-	if !h.keepaliveOn() {
+	if !inMessage {
+		c.live.msgStart = 0
+	}
+	starts := inMessage && c.live.msgStart == 0 && h.cfg.MessageTimeout > 0
+	if h.cfg.IdleTimeout <= 0 && !starts {
 		return
 	}
 	now := time.Now()
 	m := mono(now)
 	c.live.seen = m
-	switch {
-	case !inMessage:
-		c.live.msgStart = 0
-	case c.live.msgStart == 0:
-		c.live.msgStart = m
-		if d := h.cfg.MessageTimeout; d > 0 && c.State() == StateOpen {
-			s := c.shard
-			s.wheel.SetBefore(&c.timer, now, d)
-			s.armTick()
-		}
+	if !starts {
+		return
+	}
+	c.live.msgStart = m
+	if c.State() == StateOpen {
+		s := c.shard
+		s.wheel.SetBefore(&c.timer, now, h.cfg.MessageTimeout)
+		s.armTick()
 	}
 }
 
