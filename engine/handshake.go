@@ -66,12 +66,12 @@ func (s *Server) upgrade(c *Conn, req *codec.Request, head []byte, h *Handler) b
 	}
 	c.handler = h
 	c.head = append([]byte(nil), head...)
-	u := &Upgrade{c: c, req: req, key: key, protocols: codec.Protocols(req.Header["Sec-Websocket-Protocol"])}
+	offered := codec.Protocols(req.Header["Sec-Websocket-Protocol"])
 	if h.OnUpgrade != nil {
-		s.hook(c, u)
+		s.hook(c, &Upgrade{c: c, req: req, key: key, protocols: offered})
 		return c.hc.State() != hub.StateDraining
 	}
-	s.open(c, req, key, choose(h.Protocols, u.protocols), nil)
+	s.open(c, req, key, choose(h.Protocols, offered), nil)
 	return true
 }
 
