@@ -123,7 +123,7 @@ func (s *Server) admit(tc *net.TCPConn) {
 	default:
 		// Enroll duplicates the descriptor into the loop and closes tc;
 		// OnOpen has run on the loop when it returns.
-		if _, err := s.cli.Enroll(tc); err != nil {
+		if err := s.lanes.enroll(tc); err != nil {
 			s.stats.shed.Add(1)
 			s.log.Warn("enroll failed", "remote", tc.RemoteAddr(), "err", err)
 		}

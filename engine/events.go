@@ -25,6 +25,11 @@ type events struct {
 
 func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := e.s
+	l := s.loopFor(gc.EventLoop())
+	if ln, ok := gc.Context().(*lane); ok {
+		l.lane = ln // every socket of a loop comes with the same lane
+		ln.open.Add(1)
+	}
 	c := &Conn{srv: s, remote: gc.RemoteAddr()}
 	if ta, ok := c.remote.(*net.TCPAddr); ok {
 		c.client = ta.AddrPort().Addr().Unmap()
@@ -32,7 +37,6 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c.sock.gc = gc
 	c.dec.MaxMessage = s.opts.MaxMessage
 	gc.SetContext(c)
-	l := s.loopFor(gc.EventLoop())
 	if l.goid.Load() == 0 {
 		l.goid.Store(goid()) // OnOpen runs on the loop's goroutine
 	}
@@ -61,6 +65,9 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 }
 
 func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
+	if ln := e.s.loopFor(gc.EventLoop()).lane; ln != nil {
+		ln.open.Add(-1)
+	}
 	if c, ok := gc.Context().(*Conn); ok {
 		sh := c.hc.Shard()
 		sh.Enter()
@@ -96,6 +103,7 @@ func (s *Server) closed(c *Conn, err error) {
 type loop struct {
 	el   gnet.EventLoop
 	goid atomic.Uint64 // the loop's goroutine, once it has run a callback
+	lane *lane         // set by the first OnOpen; read and written on the loop only
 }
 
 func (l *loop) Execute(t hub.Task) error { return l.el.Execute(context.Background(), t) }

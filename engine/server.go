@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/panjf2000/gnet/v2"
-
 	"github.com/wshub/wshub/internal/hub"
 )
 
@@ -67,7 +65,7 @@ type Server struct {
 
 	life      sync.Mutex // serialises Start and Stop
 	state     atomic.Int32
-	cli       *gnet.Client
+	lanes     lanes
 	acc       acceptor
 	addr      net.Addr
 	accepting chan struct{} // closed when the accept goroutines have returned
@@ -164,19 +162,11 @@ func (s *Server) listen(addr string) error {
 	if err != nil {
 		return err
 	}
-	cli, err := gnet.NewClient(&events{s: s},
-		gnet.WithNumEventLoop(s.opts.Loops),
-		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-		gnet.WithLogger(gnetLogger{s}),
-	)
-	if err == nil {
-		err = cli.Start()
-	}
-	if err != nil {
+	if err := s.lanes.start(s, s.opts.Loops); err != nil {
 		_ = ln.Close()
 		return err
 	}
-	s.cli, s.addr = cli, ln.Addr()
+	s.addr = ln.Addr()
 	s.acc = acceptor{ln: ln.(*net.TCPListener), bucket: tokenBucket{rate: s.opts.AcceptRate, tokens: s.opts.AcceptRate, last: time.Now()}}
 	s.lim = s.limits()
 	s.perIP.max = s.opts.MaxConnsPerIP
@@ -344,7 +334,7 @@ func (s *Server) stop(ctx context.Context, cause error) error {
 	_ = s.acc.ln.Close()
 	<-s.accepting
 	stopped := make(chan struct{})
-	go func() { _ = s.cli.Stop(); close(stopped) }()
+	go func() { s.lanes.stop(); close(stopped) }()
 	select {
 	case <-stopped:
 	case <-ctx.Done():
