@@ -13,6 +13,7 @@ const DefaultMaxHeaderBytes = 8 << 10
 
 // Request is a parsed HTTP/1.1 request head (RFC 7230 §3).
 type Request struct {
+	Line     string // the request line, e.g. "GET /ws?room=a HTTP/1.1"
 	Method   string
 	Target   string // raw request-target, e.g. "/ws?room=a"
 	Path     string // unescaped path of Target
@@ -92,11 +93,22 @@ func parseHead(head string) (*Request, error) {
 	return req, nil
 }
 
+// ParseRequestLine parses a request line alone, "GET /ws?room=a HTTP/1.1"
+// without its CRLF: the Request has Line, Method, Target, Path, RawQuery
+// and Proto, no Host and no Header. Its errors are *HTTPError, as
+// ParseRequest's. Safe from any goroutine.
+func ParseRequestLine(line string) (*Request, error) { return parseRequestLine(line) }
+
 // parseRequestLine parses "METHOD SP request-target SP HTTP-version".
+//
+// The line is copied first, so that Line, Method, Target, Path and RawQuery, and
+// the values an application takes from the query and keeps (a room name),
+// hold a few dozen bytes alive rather than the whole request head.
 func parseRequestLine(line string) (*Request, error) {
 	if hasCTL(line) || strings.Count(line, " ") != 2 {
 		return nil, badRequest("malformed request line")
 	}
+	line = strings.Clone(line)
 	method, rest, _ := strings.Cut(line, " ")
 	target, proto, _ := strings.Cut(rest, " ")
 	if !isToken(method) {
@@ -106,7 +118,7 @@ func parseRequestLine(line string) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	req := &Request{Method: method, Target: target, Proto: proto}
+	req := &Request{Line: line, Method: method, Target: target, Proto: proto}
 	err = splitTarget(req)
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ type Conn struct {
 	srv     *Server
 	remote  net.Addr
 	req     atomic.Pointer[codec.Request] // parsed upgrade request, dropped after OnConnect
-	head    []byte                        // the request head as received, to parse again on demand
+	kept    string                        // to parse again on demand: the request line, or the head (Handler.KeepRequest)
 	handler *Handler
 	value   atomic.Pointer[any]
 	client  netip.Addr // the client's address, through trusted proxies
@@ -52,16 +52,24 @@ func (c *Conn) ClientAddr() netip.Addr { return c.client }
 // for none (RFC 6455 §4.2.2).
 func (c *Conn) Protocol() string { return c.protocol }
 
-// Request returns the upgrade request: path, query and headers. The parsed
-// form is dropped once OnConnect returns, to keep idle connections small, and
-// parsed again from the stored request head on the first call after that.
-// The result must not be modified.
+// Request returns the upgrade request. Until OnConnect returns it is whole:
+// method, target, path, query, host and headers. After that, to keep idle
+// connections small, it has only what the request line says (Method,
+// Target, Path, RawQuery, Proto; no Host, no Header), unless the route's
+// Handler.KeepRequest keeps it whole; the first call after OnConnect parses
+// it again from what was kept, and later calls return the same one. The
+// result must not be modified.
 func (c *Conn) Request() *Request {
 	if r := c.req.Load(); r != nil {
 		return r
 	}
-	// The same bytes parsed before, so this cannot fail.
-	r, _, _ := codec.ParseRequest(c.head, len(c.head))
+	// The same bytes were parsed before, so this cannot fail.
+	var r *codec.Request
+	if c.handler != nil && c.handler.KeepRequest {
+		r, _, _ = codec.ParseRequest([]byte(c.kept), len(c.kept))
+	} else {
+		r, _ = codec.ParseRequestLine(c.kept)
+	}
 	c.req.CompareAndSwap(nil, r)
 	return c.req.Load()
 }

@@ -65,7 +65,11 @@ func (s *Server) upgrade(c *Conn, req *codec.Request, head []byte, h *Handler) b
 		return false
 	}
 	c.handler = h
-	c.head = append([]byte(nil), head...)
+	if h.KeepRequest {
+		c.kept = string(head)
+	} else {
+		c.kept = req.Line // its own small allocation, apart from the head
+	}
 	offered := codec.Protocols(req.Header["Sec-Websocket-Protocol"])
 	if h.OnUpgrade != nil {
 		s.hook(c, &Upgrade{c: c, req: req, key: key, protocols: offered})
@@ -143,7 +147,7 @@ func (s *Server) open(c *Conn, req *codec.Request, key, proto string, extra [][2
 	// welcome) is in place before the client can know it is connected, and
 	// is written after the 101 when this step ends.
 	s.onConnect(c)
-	c.req.Store(nil) // Request parses c.head again if asked
+	c.req.Store(nil) // Request parses c.kept again if asked
 	_, _ = c.sock.Write(codec.AppendUpgradeResponse(nil, key, extra))
 }
 
@@ -159,7 +163,7 @@ func (s *Server) endHandshake(c *Conn) {
 func (s *Server) endUpgrade(c *Conn) {
 	s.endHandshake(c)
 	s.unreserve(c)
-	c.head = nil
+	c.kept = ""
 }
 
 // refuse answers the handshake with an HTTP error and closes. The body is

@@ -40,6 +40,12 @@ type Handler struct {
 	// OnDisconnect runs once when the connection is gone; err is a
 	// *CloseError (see CloseStatus).
 	OnDisconnect func(c *Conn, err error)
+	// KeepRequest keeps the whole upgrade request with each connection, so
+	// that Conn.Request has its headers after OnConnect. By default only
+	// the request line is kept past OnConnect (a browser's head, cookies
+	// included, is 0.5 to several KB per connection): take what is needed
+	// from the headers in OnUpgrade or OnConnect.
+	KeepRequest bool
 }
 
 const (

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -336,6 +337,48 @@ func TestRefusalsDoNotReflect(t *testing.T) {
 					t.Errorf("body %q reflects %q", body, bad)
 				}
 			}
+		})
+	}
+}
+
+// TestRequestAfterConnect checks what Conn.Request holds in OnConnect and
+// later, in OnMessage: the request line always, the headers only with
+// KeepRequest.
+func TestRequestAfterConnect(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		keep       bool
+		wantHeader string // X-Token seen in OnMessage
+		wantHost   bool
+	}{
+		{name: "request line only", keep: false, wantHeader: "", wantHost: false},
+		{name: "kept whole", keep: true, wantHeader: "abc", wantHost: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			describe := func(r *engine.Request) string {
+				return fmt.Sprintf("%s %s path=%s query=%s %s host=%t token=%q",
+					r.Method, r.Target, r.Path, r.RawQuery, r.Proto, r.Host != "", r.Header.Get("X-Token"))
+			}
+			_, addr := serve(t, engine.Handler{
+				KeepRequest: tt.keep,
+				OnConnect:   func(c *engine.Conn) { _ = c.SendText(describe(c.Request())) },
+				OnMessage: func(c *engine.Conn, _ engine.OpCode, _ []byte) {
+					_ = c.SendText(describe(c.Request()))
+					_ = c.SendText(describe(c.Request())) // the second call returns the same
+				},
+			})
+			c := dialRaw(t, addr)
+			c.Write([]byte(upgradeRequest(addr, wsPath+"?room=a%20b", "X-Token: abc")))
+			c.ExpectUpgrade()
+			target := wsPath + "?room=a%20b"
+			c.ExpectText(fmt.Sprintf("GET %s path=%s query=room=a%%20b HTTP/1.1 host=true token=%q", target, wsPath, "abc"))
+			c.SendText("again")
+			later := fmt.Sprintf("GET %s path=%s query=room=a%%20b HTTP/1.1 host=%t token=%q", target, wsPath, tt.wantHost, tt.wantHeader)
+			c.ExpectText(later)
+			c.ExpectText(later)
 		})
 	}
 }
