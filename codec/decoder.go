@@ -108,6 +108,16 @@ func (d *Decoder) Need() int { return int(d.need) }
 // first fragment has been decoded, its final one not yet. Event loop only.
 func (d *Decoder) Fragmented() bool { return d.fragOp != 0 }
 
+// Buffered returns the bytes the Decoder holds for a fragmented message in
+// progress (its reassembly buffer's capacity), 0 when none is. Event loop
+// only.
+func (d *Decoder) Buffered() int {
+	if d.frag == nil {
+		return 0
+	}
+	return cap(d.frag.B)
+}
+
 // Reset drops any partial message, returns pooled buffers and clears the
 // error, keeping MaxMessage and Client. Event loop only.
 func (d *Decoder) Reset() {

@@ -35,6 +35,7 @@ type Conn struct {
 	handshaking bool     // counted in Server.handshaking
 	counted     bool     // counted under MaxConns and MaxConnsPerIP
 	proxied     bool     // its PROXY protocol header was read
+	inTracked   bool     // its partial input is on the buffer budget's books
 }
 
 // ID returns the connection's ID, unique within the process.

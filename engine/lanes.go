@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math"
+	"math/bits"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -39,6 +41,7 @@ func (ls *lanes) start(s *Server, n int) error {
 		cli, err := gnet.NewClient(&events{s: s},
 			gnet.WithNumEventLoop(1),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithWriteBufferCap(writeBufferCap),
 			gnet.WithLogger(gnetLogger{s}),
 		)
 		if err == nil {
@@ -84,4 +87,26 @@ func (ls *lanes) stop() {
 		wg.Go(func() { _ = l.cli.Stop() })
 	}
 	wg.Wait()
+}
+
+// What gnet's outbound buffer spends on what the kernel does not take, for
+// the backlog cap (hub.Config.BufferCost). gnet v2 keeps it in a ring of
+// up to writeBufferCap bytes first, then copies each further piece it is
+// handed into a pooled buffer rounded up to a power of two, on a list node
+// of 32 bytes; a buffer goes back to the pool only once all of it is sent.
+// The ring's own rounding is the slack counted on top (hub.Config.BufferSlack).
+const (
+	writeBufferCap = 16 << 10
+	gnetNodeSize   = 32 // linkedlist.node: a slice and a pointer
+)
+
+// gnetPieceCost is what gnet spends on a piece of n bytes it keeps.
+func gnetPieceCost(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	if n > math.MaxInt32 {
+		return n + gnetNodeSize // gnet allocates these exactly
+	}
+	return 1<<bits.Len(uint(n-1)) + gnetNodeSize
 }

@@ -31,10 +31,22 @@ type Options struct {
 	// and requests without an Origin header: full origins
 	// ("https://example.com"), bare hosts ("example.com:8080"), or "*" for any.
 	Origins []string
-	// MaxBacklog caps the bytes queued for one connection that its socket
-	// has not taken yet (a client that does not read); SlowPolicy says what
-	// happens then. Default: DefaultMaxBacklog (4 MiB); negative: no cap.
+	// MaxBacklog caps what is queued for one connection that its socket
+	// has not taken yet (a client that does not read), counted at what it
+	// costs in memory: gnet keeps each piece in a buffer rounded up to a
+	// power of two, so a backlog of 1,028-byte frames reaches the cap at
+	// half as many bytes. N clients at the cap hold at most N times the
+	// cap, plus one message and 32 KiB each. SlowPolicy says what happens
+	// then. Default: DefaultMaxBacklog (4 MiB); negative: no cap.
 	MaxBacklog int
+	// MaxBuffered, if positive, is a budget for what all connections
+	// together hold in buffers: their outbound backlogs (at what they cost,
+	// as MaxBacklog counts them) and what has arrived of messages not yet
+	// complete (64 KiB or more). Past it, connections are closed at once,
+	// the largest first, with 1008 (mostly output) or 1009 (mostly
+	// input); each event loop sheds only its own, and only while it holds
+	// more than its share. Default 0: no budget.
+	MaxBuffered int
 	// SlowPolicy is PolicyClose (default: close with 1008),
 	// PolicyDropNewest or PolicyDropOldest.
 	SlowPolicy SlowPolicy
@@ -119,6 +131,10 @@ func WithOrigins(origins ...string) Option { return func(o *Options) { o.Origins
 
 // WithMaxBacklog sets the per-connection backlog cap in bytes.
 func WithMaxBacklog(n int) Option { return func(o *Options) { o.MaxBacklog = n } }
+
+// WithMaxBuffered sets the buffer budget of all connections together (see
+// Options.MaxBuffered).
+func WithMaxBuffered(n int) Option { return func(o *Options) { o.MaxBuffered = n } }
 
 // WithSlowPolicy sets what happens to a connection at its backlog cap.
 func WithSlowPolicy(p SlowPolicy) Option { return func(o *Options) { o.SlowPolicy = p } }

@@ -101,6 +101,9 @@ func New(opts ...Option) *Server {
 		debug: o.Logger.Enabled(context.Background(), slog.LevelDebug),
 		hub: hub.New(hub.Config{
 			MaxBacklog:       o.MaxBacklog,
+			BufferCost:       gnetPieceCost,
+			BufferSlack:      2 * writeBufferCap,
+			MaxBuffered:      o.MaxBuffered,
 			Policy:           hub.SlowPolicy(o.SlowPolicy),
 			FlushInterval:    o.FlushInterval,
 			HandshakeTimeout: o.HandshakeTimeout,
@@ -294,6 +297,8 @@ func (s *Server) Stats() Stats {
 		Shed:         s.stats.shed.Load(),
 		AcceptErrors: s.stats.acceptErrors.Load(),
 		TimedOut:     h.TimedOut,
+		BudgetShed:   h.BudgetShed,
+		Buffered:     s.hub.Buffered(),
 	}
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"math/bits"
 	"net"
 
 	"github.com/panjf2000/gnet/v2"
@@ -20,6 +21,7 @@ func (s *Server) traffic(c *Conn) {
 		// A large frame is still arriving: peeking at it now would copy
 		// everything buffered so far, once per read.
 		s.hub.Read(&c.hc, true)
+		s.reportInbound(c)
 		return
 	}
 	buf, _ := gc.Peek(-1)
@@ -44,6 +46,25 @@ func (s *Server) traffic(c *Conn) {
 		used = len(buf)
 	}
 	discard(gc, used)
+	s.reportInbound(c)
+}
+
+// reportInbound tells the buffer budget (Options.MaxBuffered) what c holds
+// of input not yet complete: the part of a frame in gnet's input buffer (a
+// ring whose size is a power of two) and a fragmented message's reassembly.
+// Small amounts are not reported, and cost no more than this check.
+func (s *Server) reportInbound(c *Conn) {
+	if s.opts.MaxBuffered <= 0 {
+		return
+	}
+	n := c.dec.Buffered()
+	if in := c.sock.gc.InboundBuffered(); in > 0 {
+		n += 1 << bits.Len(uint(in-1))
+	}
+	if n >= hub.InboundMin || c.inTracked {
+		c.inTracked = n >= hub.InboundMin
+		s.hub.Inbound(&c.hc, n)
+	}
 }
 
 // discard drops n consumed bytes; gnet's Discard(0) would drop them all.

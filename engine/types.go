@@ -89,6 +89,8 @@ type Stats struct {
 	Shed         int64 // sockets closed at accept: descriptor or handshake budget, EMFILE
 	AcceptErrors int64 // failed accepts (EMFILE, ENFILE, ...)
 	TimedOut     int64 // connections closed by IdleTimeout or MessageTimeout
+	BudgetShed   int64 // connections closed for the buffer budget (MaxBuffered)
+	Buffered     int64 // outbound backlogs at their cost, and with MaxBuffered partial input: what the budget counts
 }
 
 // Room is a room and its member count.

@@ -55,12 +55,13 @@ type Stats struct {
 	Dropped     int64 // messages dropped by PolicyDropNewest or PolicyDropOldest
 	SlowClosed  int64 // connections closed by PolicyClose
 	TimedOut    int64 // connections closed by IdleTimeout or MessageTimeout
+	BudgetShed  int64 // connections closed for the buffer budget (MaxBuffered)
 }
 
 // Stats returns the hub's counters. Safe from any goroutine.
 func (h *Hub) Stats() Stats {
 	return Stats{Connections: h.Len(), Dropped: h.dropped.Load(), SlowClosed: h.slowClosed.Load(),
-		TimedOut: h.timedOut.Load()}
+		TimedOut: h.timedOut.Load(), BudgetShed: h.budgetShed.Load()}
 }
 
 // offer queues frame f, already placed as b, for c, within c's backlog cap:
@@ -72,7 +73,7 @@ func (s *Shard) offer(c *Conn, f *codec.Frame, b []byte) {
 	s.touch(c)
 	if !c.congested && c.out+c.pending < s.out.max {
 		s.chain(c, b)
-		c.pending += len(b)
+		c.pending += s.pieceCost(len(b))
 		return
 	}
 	switch s.hub.cfg.Policy {
@@ -94,11 +95,11 @@ type heldQueue struct {
 	bytes  int
 }
 
-// touch reads c's socket backlog when c gets its first frame of this
-// flush; later frames of the flush add to c.pending instead.
+// touch reads what c's socket backlog costs when c gets its first frame of
+// this flush; later frames of the flush add their cost to c.pending.
 func (s *Shard) touch(c *Conn) {
 	if c.tail == 0 && c.pending == 0 {
-		c.out = c.sock.Buffered()
+		c.out = s.backlogCost(c, c.sock.Buffered())
 	}
 }
 
@@ -152,7 +153,7 @@ func (s *Shard) pumpOne(c *Conn, q *heldQueue, limit int) {
 		q.bytes -= f.Len()
 		b := s.out.place(f.Bytes())
 		s.chain(c, b)
-		c.pending += len(b)
+		c.pending += s.pieceCost(len(b))
 		s.out.keep = append(s.out.keep, f) // released after the flush
 	}
 	if len(q.frames) == 0 {

@@ -30,13 +30,24 @@ type outbound struct {
 	arena []byte               // small frames of this flush, back to back
 	iov   [][]byte             // writev scratch
 	held  map[*Conn]*heldQueue // congested connections (PolicyDropOldest)
-	keep  []*codec.Frame       // held frames written by this flush
-	slow  []*Conn              // passed the cap under PolicyClose
+	costs map[*Conn]*costQueue // connections whose socket holds something (cost.go)
+	slack int                  // BufferSlack, counted once per entry of costs
+	// The buffer budget's books (budget.go): the cost of costs' pieces,
+	// the partial input reported with Inbound, and the shard's total as
+	// last added to the hub's.
+	costTotal int
+	inbound   map[*Conn]int
+	inTotal   int
+	published int
+	keep      []*codec.Frame // held frames written by this flush
+	slow      []*Conn        // passed the cap under PolicyClose
 }
 
-func (o *outbound) init(max int) {
-	o.max = max
+func (o *outbound) init(max, slack int) {
+	o.max, o.slack = max, slack
 	o.held = make(map[*Conn]*heldQueue)
+	o.costs = make(map[*Conn]*costQueue)
+	o.inbound = make(map[*Conn]int)
 }
 
 // place returns b as it will be written: small frames are copied to the end
@@ -92,7 +103,7 @@ func (s *Shard) chainLast(c *Conn, f *codec.Frame) {
 	s.touch(c)
 	b := s.out.place(f.Bytes())
 	s.chain(c, b)
-	c.pending += len(b)
+	c.pending += s.pieceCost(len(b))
 }
 
 // chain appends b to c's write chain, merging it into the last piece when
@@ -153,6 +164,7 @@ func (s *Shard) flush() {
 		o.arena = o.arena[:0]
 	}
 	s.closeSlow()
+	s.checkBudget()
 }
 
 // write hands c's chain to its socket: one write(2) for a single piece,
@@ -162,6 +174,7 @@ func (s *Shard) flush() {
 func (s *Shard) write(c *Conn) {
 	o := &s.out
 	sock := c.sock
+	before := sock.Buffered()
 	if c.head == c.tail {
 		_, _ = sock.Write(o.queue[c.head-1].b)
 	} else {
@@ -180,7 +193,9 @@ func (s *Shard) write(c *Conn) {
 		o.iov = iov[:0]
 	}
 	if c.State() != StateGone {
-		c.backlog.Store(int64(sock.Buffered() + s.heldBytes(c)))
+		after := sock.Buffered()
+		s.kept(c, after-before)
+		c.backlog.Store(int64(after + s.heldBytes(c)))
 	}
 }
 
@@ -190,6 +205,12 @@ func (s *Shard) detach(c *Conn) {
 	if c.congested {
 		s.dropHeld(c, s.out.held[c])
 	}
+	s.forgetCost(c)
+	if n := s.out.inbound[c]; n != 0 {
+		delete(s.out.inbound, c)
+		s.out.inTotal -= n
+	}
+	s.publish()
 	for len(c.rooms) > 0 {
 		s.leaveRoom(c, len(c.rooms)-1)
 	}

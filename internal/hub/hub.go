@@ -14,11 +14,22 @@ import (
 
 // Config configures a Hub. Zero fields take the defaults below.
 type Config struct {
-	// MaxBacklog caps the bytes queued for one connection that its socket
-	// has not taken yet; Policy says what happens at the cap. A message is
-	// queued while the backlog is under the cap, so the bound is the cap
-	// plus one message. 0 means DefaultMaxBacklog, negative no cap.
+	// MaxBacklog caps what is queued for one connection that its socket
+	// has not taken yet, counted as what it costs (BufferCost); Policy says
+	// what happens at the cap. A message is queued while the backlog is
+	// under the cap, so the bound is the cap plus one message. 0 means
+	// DefaultMaxBacklog, negative no cap.
 	MaxBacklog int
+	// BufferCost is what n bytes cost when the socket keeps them as one
+	// piece (its buffer and bookkeeping); nil means n. BufferSlack is
+	// added to the cost of any backlog: what the socket's buffers may cost
+	// beyond their pieces (cost.go).
+	BufferCost  func(n int) int
+	BufferSlack int
+	// MaxBuffered, if positive, is the buffer budget of all connections
+	// together: socket backlogs at their cost and partial input reported
+	// with Inbound. Past it the largest are closed (budget.go).
+	MaxBuffered int
 	// Policy is the slow-client policy (default PolicyClose).
 	Policy SlowPolicy
 	// FlushInterval, if positive, holds each loop's queued writes for up
@@ -91,6 +102,8 @@ type Hub struct {
 
 	dropped    atomic.Int64 // messages dropped by the drop policies
 	slowClosed atomic.Int64 // connections closed by PolicyClose
+	budgetShed atomic.Int64 // connections closed for the buffer budget
+	buffered   atomic.Int64 // what the shards hold in buffers (budget.go)
 	timedOut   atomic.Int64 // connections closed by IdleTimeout or MessageTimeout
 }
 

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wshub/wshub/codec"
@@ -70,12 +71,14 @@ type Shard struct {
 	wheel    *wheel.Wheel[*Conn]
 	ticking  bool // tickTimer is armed or the tick task is queued
 	out      outbound
+
+	holds atomic.Bool // the shard holds something in buffers (budget.go)
 }
 
 func newShard(h *Hub, loop Loop) *Shard {
 	s := &Shard{hub: h, loop: loop, rooms: make(map[string]*room),
 		wheel: wheel.New[*Conn](h.cfg.Tick, time.Now())}
-	s.out.init(h.cfg.MaxBacklog)
+	s.out.init(h.cfg.MaxBacklog, h.cfg.BufferSlack)
 	s.tickTimer = time.AfterFunc(time.Hour, s.kickTick)
 	s.tickTimer.Stop()
 	if h.cfg.FlushInterval > 0 {
@@ -281,7 +284,11 @@ func (t *tickTask) Run(context.Context) error {
 	if len(s.out.held) > 0 {
 		s.flush()
 	}
-	if s.wheel.Len() > 0 || len(s.out.held) > 0 || len(s.draining) > 0 {
+	if len(s.out.costs) > 0 {
+		s.refresh() // sockets drain unseen: keep the books, and the budget, current
+		s.checkBudget()
+	}
+	if s.wheel.Len() > 0 || len(s.out.held) > 0 || len(s.draining) > 0 || len(s.out.costs) > 0 {
 		s.armTick()
 	}
 	s.Leave() // checks the draining connections too
