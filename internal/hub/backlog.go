@@ -64,16 +64,17 @@ func (h *Hub) Stats() Stats {
 		TimedOut: h.timedOut.Load(), BudgetShed: h.budgetShed.Load()}
 }
 
-// offer queues frame f, already placed as b, for c, within c's backlog cap:
+// offer queues frame f, already placed as b (costing cost if the socket
+// keeps it), for c, within c's backlog cap:
 // a frame is admitted while the connection's backlog (what its socket holds
 // plus what this flush queued) is under the cap, so the cap can be passed
 // by at most one message, and a message larger than the cap still goes to
 // a connection that keeps up. Event loop only.
-func (s *Shard) offer(c *Conn, f *codec.Frame, b []byte) {
+func (s *Shard) offer(c *Conn, f *codec.Frame, b []byte, cost int) {
 	s.touch(c)
 	if !c.congested && c.out+c.pending < s.out.max {
 		s.chain(c, b)
-		c.pending += s.pieceCost(len(b))
+		c.pending += cost
 		return
 	}
 	switch s.hub.cfg.Policy {
@@ -99,7 +100,15 @@ type heldQueue struct {
 // this flush; later frames of the flush add their cost to c.pending.
 func (s *Shard) touch(c *Conn) {
 	if c.tail == 0 && c.pending == 0 {
-		c.out = s.backlogCost(c, c.sock.Buffered())
+		b := c.sock.Buffered()
+		if b == 0 && c.backlog.Load() == 0 {
+			// Empty now and after the last flush: no books to settle (an
+			// entry left from before is dropped at the next tick), and a
+			// fan-out to thousands pays no map lookup per recipient.
+			c.out = 0
+			return
+		}
+		c.out = s.backlogCost(c, b)
 	}
 }
 

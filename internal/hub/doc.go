@@ -38,20 +38,24 @@
 // # Bounded outbound
 //
 // A connection's backlog is what its socket has not taken yet plus what
-// the current flush queued for it. A frame is queued while the backlog is
-// under Config.MaxBacklog (4 MiB by default); past it, Config.Policy
+// the current flush queued for it, counted at what it costs in memory
+// (Config.BufferCost: the socket's buffers round up; see cost.go). A frame
+// is queued while the backlog is under Config.MaxBacklog (4 MiB by
+// default); past it, Config.Policy
 // decides: fail the connection with 1008 (the close frame goes past the
 // cap, TCP closes once it has been read or after CloseTimeout), drop the
 // newest messages, or hold up to the cap more in the hub and drop the
-// oldest. Idle connections hold no buffers: the arena, the write chains
-// and the held queues belong to the shard.
+// oldest. Idle connections hold no buffers: the arena, the write chains,
+// the held queues and the cost books belong to the shard. Config.MaxBuffered
+// bounds all connections together, partial input included (Inbound): past
+// it each shard closes its largest holders at once (budget.go).
 //
 // # Thread rules
 //
-//   - Open, Attach, Finish, PeerClosed, Fail, Gone, Shard.Enter and
-//     Shard.Leave run on the connection's event loop, inside a step.
+//   - Open, Attach, Finish, PeerClosed, Fail, Gone, Inbound, Shard.Enter
+//     and Shard.Leave run on the connection's event loop, inside a step.
 //   - Close, Send, SendTo, Broadcast, Publish, Join, Leave, Get, Range,
-//     Len, Members, Rooms, RangeMembers, Stats, Stop and the Conn getters
+//     Len, Members, Rooms, RangeMembers, Stats, Buffered, Stop and the Conn getters
 //     are safe from any goroutine, event-loop callbacks included. Their
 //     effects apply on the loop in call order for any one shard.
 //   - Locks: Shard.mu guards only the inbox and its flags; Shard.rmu guards

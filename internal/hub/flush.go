@@ -75,7 +75,8 @@ func accepts(c *Conn) bool {
 // push queues f for c. Event loop only.
 func (s *Shard) push(c *Conn, f *codec.Frame) {
 	if accepts(c) {
-		s.offer(c, f, s.out.place(f.Bytes()))
+		b := s.out.place(f.Bytes())
+		s.offer(c, f, b, s.pieceCost(len(b)))
 	}
 }
 
@@ -85,9 +86,10 @@ func (s *Shard) pushAll(list []*Conn, except *Conn, f *codec.Frame) {
 		return
 	}
 	b := s.out.place(f.Bytes())
+	cost := s.pieceCost(len(b))
 	for _, c := range list {
 		if c != except && accepts(c) {
-			s.offer(c, f, b)
+			s.offer(c, f, b, cost)
 		}
 	}
 }
@@ -174,7 +176,10 @@ func (s *Shard) flush() {
 func (s *Shard) write(c *Conn) {
 	o := &s.out
 	sock := c.sock
-	before := sock.Buffered()
+	before := 0 // what the socket held: touch saw it, and settled the books to it
+	if c.out > 0 {
+		before = o.costs[c].bytes
+	}
 	if c.head == c.tail {
 		_, _ = sock.Write(o.queue[c.head-1].b)
 	} else {
@@ -194,7 +199,9 @@ func (s *Shard) write(c *Conn) {
 	}
 	if c.State() != StateGone {
 		after := sock.Buffered()
-		s.kept(c, after-before)
+		if after > 0 {
+			s.kept(c, after-before)
+		}
 		c.backlog.Store(int64(after + s.heldBytes(c)))
 	}
 }
