@@ -5,6 +5,8 @@
 #   scripts/bench.sh --quick          # every scenario × server at small N, < 1 minute
 #   scripts/bench.sh --servers wshub --scenarios broadcast-burst
 #   scripts/bench.sh --servers wshub,wshub-before   # A/B against another build
+#   scripts/bench.sh --servers hook-none,hook-sync,hook-deferred --scenarios connect
+#                                     # the upgrade hook's cost (bench/hooksrv)
 #   scripts/bench.sh --pin            # full run, and make it the snapshot
 #
 # Builds bin/wshub, bin/wsbench and bin/peer-NAME for each peer in
@@ -52,6 +54,7 @@ server_cmd() {
 		"$BIN/$1" -h 2>&1 | grep -q -- '-stats' && stats=" -stats"
 		echo "$BIN/$1 -addr $2 -loops 1 -log-level nothing$stats"
 		;;
+	hook-*) echo "$BIN/hooksrv -addr $2 -loops 1 -hook ${1#hook-}" ;;
 	*) echo "$BIN/peer-$1 -addr $2" ;;
 	esac
 }
@@ -163,6 +166,7 @@ build() {
 	log "building wshub and wsbench"
 	(cd "$ROOT" && go build -o "$BIN/wshub" ./cmd/wshub) || die "wshub does not build"
 	(cd "$ROOT/cmd/wsbench" && go build -o "$BIN/wsbench" .) || die "wsbench does not build"
+	(cd "$ROOT/bench" && go build -o "$BIN/hooksrv" ./hooksrv) || die "hooksrv does not build"
 	BUILT=()
 	local p
 	for p in "${PEERS[@]}"; do
