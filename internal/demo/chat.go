@@ -91,7 +91,8 @@ type presence struct {
 func presenceRoom(room string) string { return "presence\x00" + room }
 
 // checkRoom refuses, before the upgrade, a room name the chat cannot use
-// (the engine has refused malformed queries already).
+// (the engine has refused malformed queries already), and hands the member
+// it makes to the connection: the query is parsed once.
 func checkRoom(u *engine.Upgrade) {
 	q, err := url.ParseQuery(u.Request().RawQuery)
 	switch {
@@ -101,17 +102,19 @@ func checkRoom(u *engine.Upgrade) {
 		// NUL separates the internal presence rooms from the chat rooms.
 		_ = u.Refuse(http.StatusBadRequest, nil, "room name must not contain NUL")
 	default:
-		_ = u.Accept(engine.AcceptOptions{})
+		m := &member{room: q.Get("room"), name: q.Get("name")}
+		if m.room == "" {
+			m.room = "lobby"
+		}
+		_ = u.Accept(engine.AcceptOptions{Value: m})
 	}
 }
 
 func (ch *chat) connect(c *engine.Conn) {
-	q, _ := c.Query() // checked by checkRoom
-	m := &member{room: q.Get("room"), name: q.Get("name")}
-	if m.room == "" {
-		m.room = "lobby"
+	m, ok := c.Value().(*member) // from checkRoom
+	if !ok {
+		return
 	}
-	c.SetValue(m)
 	_ = c.Join(m.room)
 	if m.name == "" {
 		return
