@@ -44,9 +44,13 @@ func (s *Server) handshake(c *Conn, b []byte) int {
 // waiting handles input while OnUpgrade's decision is awaited: clients do
 // not send frames before the 101, so only a little is kept for later.
 func (s *Server) waiting(c *Conn, b []byte) int {
-	if len(b) > s.opts.MaxHeaderBytes {
+	if len(b) <= s.opts.MaxHeaderBytes {
+		return 0
+	}
+	if u := s.abandonUpgrade(c); u != nil {
 		s.log.Info("input while the upgrade waits", "remote", c.remote, "bytes", len(b))
-		s.expireUpgrade(c)
+		s.refuse(c, u.req, &codec.HTTPError{Status: http.StatusBadRequest,
+			Reason: "data sent before the handshake was answered"})
 		return len(b)
 	}
 	return 0
@@ -238,7 +242,7 @@ func (s *Server) serveHTTP(c *Conn, req *codec.Request, h http.Handler) {
 		body = nil
 	}
 	s.log.Info("http", "remote", c.remote, "method", req.Method, "target", req.Target, "status", w.status)
-	s.respond(c, codec.AppendResponse(nil, w.status, flatten(w.header), body))
+	s.respond(c, codec.AppendResponse(nil, w.status, withPlainText(headerLines(w.header, responseFields), w.header), body))
 }
 
 // responseWriter collects an http.Handler's response.
@@ -261,19 +265,29 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	return w.body.Write(p)
 }
 
-// flatten turns a header map into lines, dropping the ones the codec sets.
-func flatten(h http.Header) [][2]string {
+// headerLines turns a header map into lines, without the fields in drop:
+// those the server sets itself.
+func headerLines(h http.Header, drop map[string]bool) [][2]string {
 	var out [][2]string
 	for k, vs := range h {
-		if k == "Content-Length" || k == "Connection" {
+		if drop[http.CanonicalHeaderKey(k)] {
 			continue
 		}
 		for _, v := range vs {
 			out = append(out, [2]string{k, v})
 		}
 	}
-	if h.Get("Content-Type") == "" {
-		out = append(out, [2]string{"Content-Type", "text/plain; charset=utf-8"})
-	}
 	return out
 }
+
+// withPlainText adds a text/plain Content-Type to lines unless h names one.
+func withPlainText(lines [][2]string, h http.Header) [][2]string {
+	if h.Get("Content-Type") == "" {
+		lines = append(lines, [2]string{"Content-Type", "text/plain; charset=utf-8"})
+	}
+	return lines
+}
+
+// responseFields are the fields of an HTTP route's response that the codec
+// sets.
+var responseFields = map[string]bool{"Content-Length": true, "Connection": true}

@@ -210,21 +210,32 @@ func (s *Server) apply(u *Upgrade) {
 	if v.opts.Value != nil {
 		c.SetValue(v.opts.Value)
 	}
-	s.open(c, u.req, u.key, proto, responseHeader(v.opts.Header))
+	s.open(c, u.req, u.key, proto, headerLines(v.opts.Header, handshakeFields))
 }
 
 // expireUpgrade ends a wait for a decision at the handshake timeout with
 // 503; it reports false for a connection that was not waiting.
 func (s *Server) expireUpgrade(c *Conn) bool {
-	u := c.upgrade
-	if u == nil || !u.move(phaseWaiting, phaseExpired) {
+	u := s.abandonUpgrade(c)
+	if u == nil {
 		return false
 	}
-	c.upgrade = nil
 	s.log.Warn("no upgrade decision in time", "remote", c.remote, "timeout", s.opts.HandshakeTimeout)
 	s.refuse(c, u.req, &codec.HTTPError{Status: http.StatusServiceUnavailable, Reason: "upgrade decision timed out",
 		Header: [][2]string{{"Retry-After", "1"}}})
 	return true
+}
+
+// abandonUpgrade ends c's wait for a decision, which then gets ErrDecided,
+// and returns the upgrade; nil means c was not waiting. The caller answers
+// the client.
+func (s *Server) abandonUpgrade(c *Conn) *Upgrade {
+	u := c.upgrade
+	if u == nil || !u.move(phaseWaiting, phaseExpired) {
+		return nil
+	}
+	c.upgrade = nil
+	return u
 }
 
 // choose returns the first of the server's protocols, in its order of
@@ -255,26 +266,9 @@ var handshakeFields = map[string]bool{
 	"Sec-Websocket-Accept": true, "Sec-Websocket-Protocol": true, "Sec-Websocket-Extensions": true,
 }
 
-// responseHeader flattens the application's 101 headers.
-func responseHeader(h http.Header) [][2]string {
-	var out [][2]string
-	for k, vs := range h {
-		if handshakeFields[http.CanonicalHeaderKey(k)] {
-			continue
-		}
-		for _, v := range vs {
-			out = append(out, [2]string{k, v})
-		}
-	}
-	return out
-}
-
-// refusalHeader flattens a refusal's headers, with text/plain unless it
+// refusalHeader is a refusal's header lines, with text/plain unless it
 // names a type, and nosniff.
 func refusalHeader(h http.Header) [][2]string {
-	out := append(responseHeader(h), [2]string{"X-Content-Type-Options", "nosniff"})
-	if h.Get("Content-Type") == "" {
-		out = append(out, [2]string{"Content-Type", "text/plain; charset=utf-8"})
-	}
-	return out
+	out := append(headerLines(h, handshakeFields), [2]string{"X-Content-Type-Options", "nosniff"})
+	return withPlainText(out, h)
 }

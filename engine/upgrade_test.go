@@ -382,3 +382,25 @@ func TestRequestAfterConnect(t *testing.T) {
 		})
 	}
 }
+
+// TestUpgradeWaitingInput: a client that sends more than MaxHeaderBytes
+// while its upgrade waits for a decision gets 400 with its own reason, and
+// the decision made after that gets ErrDecided.
+func TestUpgradeWaitingInput(t *testing.T) {
+	t.Parallel()
+	pending := make(chan *engine.Upgrade, 1)
+	_, addr := serve(t, engine.Handler{OnUpgrade: func(u *engine.Upgrade) { pending <- u }},
+		engine.WithMaxHeaderBytes(1024))
+	c := dialRaw(t, addr)
+	c.Write([]byte(upgradeRequest(addr, wsPath)))
+	u := <-pending
+	c.Write(make([]byte, 2048))
+	resp := c.Response()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "data sent before the handshake was answered") {
+		t.Errorf("got %d %q, want 400 for data before the answer", resp.StatusCode, body)
+	}
+	if err := u.Accept(engine.AcceptOptions{}); err != engine.ErrDecided {
+		t.Errorf("Accept after the refusal: %v, want ErrDecided", err)
+	}
+}
