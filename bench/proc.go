@@ -73,6 +73,7 @@ func ProcessRSS(pid int) (int64, error) {
 // Fields a server does not report stay nil.
 type ServerStats struct {
 	HeapInuse   *int64 `json:"heap_inuse,omitempty"`
+	HeapAlloc   *int64 `json:"heap_alloc,omitempty"`
 	StackInuse  *int64 `json:"stack_inuse,omitempty"`
 	Goroutines  *int64 `json:"goroutines,omitempty"`
 	Connections *int64 `json:"connections,omitempty"`

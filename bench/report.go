@@ -193,7 +193,8 @@ func boldKey(cols []string, key string) []string {
 func tableColumns(name string) ([]string, func(*Result) []string) {
 	switch name {
 	case "idle":
-		return []string{"conns", "RSS MiB", "RSS bytes/conn", "heap bytes/conn", "stack bytes/conn", "goroutines"}, idleCells
+		return []string{"conns", "RSS MiB", "RSS bytes/conn", "heap bytes/conn", "stack bytes/conn",
+			"collected: RSS bytes/conn", "live heap bytes/conn", "goroutines"}, idleCells
 	case "connect":
 		return []string{"conns", "handshakes/s", "handshake p50 µs", "handshake p99 µs", "reconnect s", "server CPU s"}, connectCells
 	}
@@ -215,7 +216,7 @@ func messageCells(r *Result) []string {
 func idleCells(r *Result) []string {
 	i := r.Idle
 	if i == nil || len(i.Points) == 0 {
-		return []string{"–", "–", "–", "–", "–", "–"}
+		return []string{"–", "–", "–", "–", "–", "–", "–", "–"}
 	}
 	var conns, rss, gor []string
 	for _, p := range i.Points {
@@ -235,7 +236,8 @@ func idleCells(r *Result) []string {
 	if len(gor) > 0 {
 		g = strings.Join(gor, " → ")
 	}
-	return []string{strings.Join(conns, " → "), strings.Join(rss, " → "), num(i.RSSPerConn), opt(i.HeapPerConn), opt(i.StackPerConn), g}
+	return []string{strings.Join(conns, " → "), strings.Join(rss, " → "), num(i.RSSPerConn), opt(i.HeapPerConn), opt(i.StackPerConn),
+		opt(i.CollectedRSSPerConn), opt(i.LivePerConn), g}
 }
 
 func connectCells(r *Result) []string {

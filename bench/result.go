@@ -103,12 +103,20 @@ type Idle struct {
 	RSSPerConn   float64     `json:"rss_per_conn"`             // bytes per added connection
 	HeapPerConn  *float64    `json:"heap_per_conn,omitempty"`  // from the stats URL
 	StackPerConn *float64    `json:"stack_per_conn,omitempty"` // from the stats URL
+	// After the server collected its heap (a stats URL that takes
+	// ?collect=1): RSS and live heap per added connection.
+	CollectedRSSPerConn *float64 `json:"collected_rss_per_conn,omitempty"`
+	LivePerConn         *float64 `json:"live_per_conn,omitempty"`
 }
 
 // IdlePoint is the server's memory with Conns connections open.
 type IdlePoint struct {
 	Conns int   `json:"conns"`
 	RSS   int64 `json:"rss"`
+	// CollectedRSS and LiveHeap are measured after the above, once the
+	// server has collected its heap (stats URL with ?collect=1).
+	CollectedRSS *int64 `json:"collected_rss,omitempty"`
+	LiveHeap     *int64 `json:"live_heap,omitempty"`
 	ServerStats
 }
 
@@ -208,6 +216,9 @@ func (r *Result) writeIdle(w io.Writer) {
 	fmt.Fprintf(w, "per conn      RSS %.0f B", r.Idle.RSSPerConn)
 	if r.Idle.HeapPerConn != nil && r.Idle.StackPerConn != nil {
 		fmt.Fprintf(w, ", heap %.0f B, stack %.0f B", *r.Idle.HeapPerConn, *r.Idle.StackPerConn)
+	}
+	if r.Idle.CollectedRSSPerConn != nil && r.Idle.LivePerConn != nil {
+		fmt.Fprintf(w, "; collected: RSS %.0f B, live heap %.0f B", *r.Idle.CollectedRSSPerConn, *r.Idle.LivePerConn)
 	}
 	fmt.Fprintln(w)
 }

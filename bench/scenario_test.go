@@ -69,12 +69,18 @@ func newChat(pass relay) *engine.Server {
 	srv.Handle("/echo", engine.Handler{
 		OnMessage: func(c *engine.Conn, op engine.OpCode, p []byte) { _ = c.Send(op, p) },
 	})
-	srv.HandleHTTP("/stats", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv.HandleHTTP("/stats", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := map[string]any{}
+		if r.URL.Query().Get("collect") == "1" {
+			runtime.GC() // as cmd/wshub's /stats does; the live heap comes only then
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			m["heap_alloc"] = ms.HeapAlloc
+		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"heap_inuse": ms.HeapInuse, "stack_inuse": ms.StackInuse, "goroutines": runtime.NumGoroutine(),
-		})
+		m["heap_inuse"], m["stack_inuse"], m["goroutines"] = ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine()
+		_ = json.NewEncoder(w).Encode(m)
 	}))
 	return srv
 }
@@ -205,6 +211,10 @@ func TestIdle(t *testing.T) {
 	}
 	if pts[1].HeapInuse == nil || pts[1].Goroutines == nil || res.Idle.HeapPerConn == nil {
 		t.Errorf("stats missing: %+v, heap per conn %v", pts[1].ServerStats, res.Idle.HeapPerConn)
+	}
+	if pts[1].LiveHeap == nil || pts[1].CollectedRSS == nil || res.Idle.LivePerConn == nil {
+		t.Errorf("collected figures missing: live %v, RSS %v, live per conn %v",
+			pts[1].LiveHeap, pts[1].CollectedRSS, res.Idle.LivePerConn)
 	}
 }
 

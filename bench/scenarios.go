@@ -30,6 +30,7 @@ func (d *driver) idle() error {
 		}
 		if s := d.settledStats(); s != nil {
 			p.ServerStats = *s
+			d.collected(&p)
 		}
 		idle.Points = append(idle.Points, p)
 		d.logf("%d connections: server RSS %.1f MiB", p.Conns, float64(p.RSS)/(1<<20))
@@ -82,6 +83,29 @@ func slopes(idle *Idle) {
 	}
 	idle.HeapPerConn = slope(a.HeapInuse, b.HeapInuse)
 	idle.StackPerConn = slope(a.StackInuse, b.StackInuse)
+	idle.CollectedRSSPerConn = slope(a.CollectedRSS, b.CollectedRSS)
+	idle.LivePerConn = slope(a.LiveHeap, b.LiveHeap)
+}
+
+// collected asks the server to collect its heap (stats URL with
+// ?collect=1) and measures its live heap and RSS after that: what a server
+// left idle settles to. A server whose stats do not report a live heap is
+// left alone.
+func (d *driver) collected(p *IdlePoint) {
+	sep := "?"
+	if strings.Contains(d.cfg.StatsURL, "?") {
+		sep = "&"
+	}
+	s, err := FetchStats(d.cfg.StatsURL + sep + "collect=1")
+	if err != nil || s == nil || s.HeapAlloc == nil {
+		return
+	}
+	p.LiveHeap = s.HeapAlloc
+	if d.cfg.ServerPID > 0 {
+		if rss, err := ProcessRSS(d.cfg.ServerPID); err == nil {
+			p.CollectedRSS = &rss
+		}
+	}
 }
 
 // messages runs broadcast, rooms and echo: connect, warm up, send, wait

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/wshub/wshub/engine"
 )
@@ -14,13 +15,22 @@ type stats struct {
 	Connections int    `json:"connections"`
 	Goroutines  int    `json:"goroutines"`
 	HeapInuse   uint64 `json:"heap_inuse"`
+	HeapAlloc   uint64 `json:"heap_alloc"`
 	StackInuse  uint64 `json:"stack_inuse"`
 	Sys         uint64 `json:"sys"`
 }
 
-// serveStats reports the process's memory and connection counts.
+// serveStats reports the process's memory and connection counts. With
+// ?collect=1 it first collects the heap and returns the freed memory to the
+// system, so that heap_alloc is the live heap and the process's RSS what a
+// long-idle server settles to (a GC runs at least every two minutes, and
+// the runtime returns freed memory gradually).
 func serveStats(srv *engine.Server) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("collect") == "1" {
+			runtime.GC()
+			debug.FreeOSMemory()
+		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		w.Header().Set("Content-Type", "application/json")
@@ -28,6 +38,7 @@ func serveStats(srv *engine.Server) http.Handler {
 			Connections: srv.Len(),
 			Goroutines:  runtime.NumGoroutine(),
 			HeapInuse:   ms.HeapInuse,
+			HeapAlloc:   ms.HeapAlloc,
 			StackInuse:  ms.StackInuse,
 			Sys:         ms.Sys,
 		})
