@@ -35,9 +35,12 @@ type Options struct {
 	// has not taken yet (a client that does not read), counted at what it
 	// costs in memory: gnet keeps each piece in a buffer rounded up to a
 	// power of two, so a backlog of 1,028-byte frames reaches the cap at
-	// half as many bytes. N clients at the cap hold at most N times the
-	// cap, plus one message and 32 KiB each. SlowPolicy says what happens
-	// then. Default: DefaultMaxBacklog (4 MiB); negative: no cap.
+	// half as many bytes. A message is queued while the backlog stays
+	// within the cap with it (a client with nothing queued takes any one
+	// message), so N clients at the cap hold at most N times the cap, or
+	// one larger message each, plus up to 32 KiB each for gnet's ring.
+	// SlowPolicy says what happens then. Default: DefaultMaxBacklog
+	// (4 MiB); negative: no cap.
 	MaxBacklog int
 	// MaxBuffered, if positive, is a budget for what all connections
 	// together hold in buffers: their outbound backlogs (at what they cost,

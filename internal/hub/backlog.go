@@ -65,17 +65,20 @@ func (h *Hub) Stats() Stats {
 }
 
 // offer queues frame f, already placed as b (costing cost if the socket
-// keeps it), for c, within c's backlog cap:
-// a frame is admitted while the connection's backlog (what its socket holds
-// plus what this flush queued) is under the cap, so the cap can be passed
-// by at most one message, and a message larger than the cap still goes to
-// a connection that keeps up. Event loop only.
+// keeps it as a piece of its own), for c, within c's backlog cap: a frame
+// is admitted while the connection's backlog (what its socket holds plus
+// what this flush queued, at their cost) stays within the cap with it, and
+// a connection with nothing queued takes any one message, so that a
+// message larger than the cap still goes to a connection that keeps up.
+// Event loop only.
 func (s *Shard) offer(c *Conn, f *codec.Frame, b []byte, cost int) {
 	s.touch(c)
-	if !c.congested && c.out+c.pending < s.out.max {
-		s.chain(c, b)
-		c.pending += cost
-		return
+	if !c.congested {
+		add := s.chainCost(c, b, cost)
+		if held := c.out + c.pending; held == 0 || held+add <= s.out.max {
+			s.chain(c, b, add)
+			return
+		}
 	}
 	switch s.hub.cfg.Policy {
 	case PolicyDropNewest:
@@ -161,8 +164,7 @@ func (s *Shard) pumpOne(c *Conn, q *heldQueue, limit int) {
 		q.frames = q.frames[1:]
 		q.bytes -= f.Len()
 		b := s.out.place(f.Bytes())
-		s.chain(c, b)
-		c.pending += s.pieceCost(len(b))
+		s.chain(c, b, s.chainCost(c, b, s.pieceCost(len(b))))
 		s.out.keep = append(s.out.keep, f) // released after the flush
 	}
 	if len(q.frames) == 0 {

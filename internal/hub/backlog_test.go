@@ -152,3 +152,67 @@ func TestHeldFramesBeforeTheCloseFrame(t *testing.T) {
 		})
 	}
 }
+
+// TestBacklogCost: the cap compares what a backlog costs (Config.BufferCost)
+// and not its bytes, and the slack the budget counts on top of each
+// backlog is not taken out of the cap.
+func TestBacklogCost(t *testing.T) {
+	double := func(n int) int { return 2 * n }
+	tests := []struct {
+		name     string
+		cost     func(int) int
+		slack    int
+		capBytes int
+		size     int // of each message's payload
+		wantMax  int // messages the socket may hold, at most
+		wantMin  int // and at least
+	}{
+		// 100-byte payloads are 102-byte frames.
+		{name: "bytes", cost: nil, capBytes: 1020, size: 100, wantMin: 10, wantMax: 11},
+		{name: "twice the bytes", cost: double, capBytes: 1020, size: 100, wantMin: 5, wantMax: 6},
+		{name: "slack larger than the cap", cost: nil, slack: 32 << 10, capBytes: 1020, size: 100, wantMin: 10, wantMax: 11},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, hub.Config{MaxBacklog: tt.capBytes, Policy: hub.PolicyDropNewest,
+				BufferCost: tt.cost, BufferSlack: tt.slack, Tick: 5 * time.Millisecond})
+			c := r.open(false)
+			c.sock.take = 0
+			for range 40 {
+				must(t, r.h.Send(&c.hc, ws.OpBinary, make([]byte, tt.size)))
+				r.loop.run() // one message a flush: no merging
+			}
+			held := c.sock.Buffered() / (tt.size + 2)
+			if held < tt.wantMin || held > tt.wantMax {
+				t.Errorf("the socket holds %d messages, want %d to %d", held, tt.wantMin, tt.wantMax)
+			}
+		})
+	}
+}
+
+// TestBacklogCostMerged: frames of one flush that leave as one piece are
+// admitted by what that piece costs, not by the sum of theirs: with a cost
+// that rounds up to a power of two, the piece the socket keeps stays within
+// the cap.
+func TestBacklogCostMerged(t *testing.T) {
+	pow2 := func(n int) int {
+		p := 1
+		for p < n {
+			p *= 2
+		}
+		return p
+	}
+	const capBytes, size = 5000, 1022 // 1,024-byte frames
+	r := newRig(t, hub.Config{MaxBacklog: capBytes, Policy: hub.PolicyDropNewest, BufferCost: pow2,
+		Tick: 5 * time.Millisecond})
+	c := r.open(false)
+	c.sock.take = 0
+	for range 8 {
+		must(t, r.h.Send(&c.hc, ws.OpBinary, make([]byte, size)))
+	}
+	r.loop.run() // one flush: the frames are adjacent in the arena
+	if got := pow2(c.sock.Buffered()); got > capBytes || c.sock.Buffered() < 2*(size+4) {
+		t.Errorf("the socket keeps %d bytes, costing %d; want more than one message, within the cap of %d",
+			c.sock.Buffered(), got, capBytes)
+	}
+}

@@ -3,6 +3,7 @@ package hub
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -25,9 +26,9 @@ import (
 const InboundMin = 64 << 10
 
 // Inbound reports what c holds of messages not yet complete, in bytes at
-// their cost (0 once complete). Amounts under 64 KiB count as 0. Event
-// loop only, inside a step (Enter and Leave), whose flush checks the
-// budget.
+// their cost (0 once complete). Amounts under 64 KiB count as 0. A report
+// that grows checks the budget at once: input alone may pass it, on a loop
+// that has nothing to write. Event loop only.
 func (h *Hub) Inbound(c *Conn, n int) {
 	if h.cfg.MaxBuffered <= 0 {
 		return
@@ -43,9 +44,15 @@ func (h *Hub) Inbound(c *Conn, n int) {
 	case n == 0:
 		delete(s.out.inbound, c)
 	default:
+		if old == 0 {
+			s.armTick() // the books are published at each tick
+		}
 		s.out.inbound[c] = n
 	}
 	s.out.inTotal += n - old
+	if n > old {
+		s.checkBudget()
+	}
 }
 
 // Buffered returns what the connections hold in buffers, as the budget
@@ -65,7 +72,7 @@ func (s *Shard) publish() {
 }
 
 // costSum is what the shard's socket backlogs cost, slack included.
-func (o *outbound) costSum() int { return o.costTotal + o.slack*len(o.costs) }
+func (o *outbound) costSum() int { return o.costTotal }
 
 // refresh settles every backlogged connection's cost with what its socket
 // holds now: sockets send between flushes without telling the hub.
@@ -94,15 +101,19 @@ func (s *Shard) checkBudget() {
 	if budget <= 0 || h.buffered.Load() <= int64(budget) {
 		return
 	}
+	o := &s.out
+	share := budget / h.holding()
+	if o.costSum()+o.inTotal <= share {
+		return // another loop holds more than its share: it sheds
+	}
 	s.refresh()
 	s.publish()
 	if h.buffered.Load() <= int64(budget) {
 		return
 	}
-	o := &s.out
 	cands := make([]candidate, 0, len(o.costs)+len(o.inbound))
 	for c, q := range o.costs {
-		cands = append(cands, candidate{c: c, out: q.cost + o.slack, in: o.inbound[c]})
+		cands = append(cands, candidate{c: c, out: o.booked(q), in: o.inbound[c]})
 	}
 	for c, n := range o.inbound {
 		if o.costs[c] == nil {
@@ -110,7 +121,6 @@ func (s *Shard) checkBudget() {
 		}
 	}
 	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Compare(b.out+b.in, a.out+a.in) })
-	share := budget / h.holding()
 	for _, cd := range cands {
 		if h.buffered.Load() <= int64(budget) || o.costSum()+o.inTotal <= share {
 			break
@@ -143,6 +153,9 @@ func (s *Shard) shed(cd candidate) {
 		c.why = &Why{Code: code, Reason: reason}
 	}
 	c.slow = true // nothing more is queued for it
+	if c.congested {
+		s.dropHeld(c, o.held[c])
+	}
 	s.forgetCost(c)
 	if n := o.inbound[c]; n != 0 {
 		delete(o.inbound, c)
@@ -150,13 +163,19 @@ func (s *Shard) shed(cd candidate) {
 	}
 	s.publish()
 	h.budgetShed.Add(1)
-	h.cfg.Logger.Warn("connection shed: server buffer budget reached", "id", c.id, "remote", c.sock.RemoteAddr(),
-		"outbound", cd.out, "inbound", cd.in, "buffered", h.buffered.Load(), "budget", h.cfg.MaxBuffered)
+	if now := time.Now(); now.Sub(o.shedLogged) >= time.Second {
+		h.cfg.Logger.Warn("connection shed: server buffer budget reached", "id", c.id, "remote", c.sock.RemoteAddr(),
+			"outbound", cd.out, "inbound", cd.in, "buffered", h.buffered.Load(), "budget", h.cfg.MaxBuffered,
+			"suppressed", o.shedQuiet)
+		o.shedLogged, o.shedQuiet = now, 0
+	} else {
+		o.shedQuiet++
+	}
 	if !c.sealed && c.sock.Buffered() == 0 {
-		c.sealed = true
 		f := codec.NewCloseFrame(code, reason)
 		_, _ = c.sock.Write(f.Bytes())
 		f.Release()
 	}
+	c.sealed = true // nothing may follow, even before the socket goes
 	s.closeNow(c)
 }

@@ -7,7 +7,8 @@ package hub
 // buffer is freed only when all of it has been sent. The backlog cap is a
 // memory bound, so admission compares the cap with this cost, not with the
 // bytes: N connections at their cap hold at most N times the cap (plus one
-// message each, and Config.BufferSlack).
+// message each, and what gnet's ring may cost beyond its pieces, at most
+// Config.BufferSlack; the buffer budget counts that too).
 //
 // The hub keeps, for each connection whose socket holds something, the
 // pieces it handed the socket that the socket kept, oldest first, with
@@ -50,17 +51,21 @@ func (s *Shard) backlogCost(c *Conn, buffered int) int {
 		q = &costQueue{}
 		o.costs[c] = q
 	}
-	was := q.cost
+	was := o.booked(q)
 	q.settle(buffered, s.pieceCost)
-	o.costTotal += q.cost - was
-	return q.cost + o.slack
+	o.costTotal += o.booked(q) - was
+	return q.cost
 }
+
+// booked is what the buffer budget counts for q: its pieces, and the slack
+// of the socket's ring, which costs at most as much again as it holds.
+func (o *outbound) booked(q *costQueue) int { return q.cost + min(o.slack, q.bytes) }
 
 // forgetCost drops c's pieces from the books. Event loop only.
 func (s *Shard) forgetCost(c *Conn) {
 	o := &s.out
 	if q := o.costs[c]; q != nil {
-		o.costTotal -= q.cost
+		o.costTotal -= o.booked(q)
 		delete(o.costs, c)
 	}
 }
@@ -114,8 +119,8 @@ func (s *Shard) kept(c *Conn, kept int) {
 		o.costs[c] = q
 		s.armTick() // the books are kept current at each tick
 	}
-	was := q.cost
-	defer func() { o.costTotal += q.cost - was }()
+	was := o.booked(q)
+	defer func() { o.costTotal += o.booked(q) - was }()
 	skip := -kept
 	for i := c.head; i != 0; i = o.queue[i-1].next {
 		skip += len(o.queue[i-1].b)

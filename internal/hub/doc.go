@@ -40,8 +40,9 @@
 // A connection's backlog is what its socket has not taken yet plus what
 // the current flush queued for it, counted at what it costs in memory
 // (Config.BufferCost: the socket's buffers round up; see cost.go). A frame
-// is queued while the backlog is under Config.MaxBacklog (4 MiB by
-// default); past it, Config.Policy
+// is queued while the backlog stays within Config.MaxBacklog (4 MiB by
+// default) with it, or to a connection with nothing queued; past it,
+// Config.Policy
 // decides: fail the connection with 1008 (the close frame goes past the
 // cap, TCP closes once it has been read or after CloseTimeout), drop the
 // newest messages, or hold up to the cap more in the hub and drop the

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"time"
 	"unsafe"
 
 	"github.com/wshub/wshub/codec"
@@ -31,16 +32,19 @@ type outbound struct {
 	iov   [][]byte             // writev scratch
 	held  map[*Conn]*heldQueue // congested connections (PolicyDropOldest)
 	costs map[*Conn]*costQueue // connections whose socket holds something (cost.go)
-	slack int                  // BufferSlack, counted once per entry of costs
-	// The buffer budget's books (budget.go): the cost of costs' pieces,
-	// the partial input reported with Inbound, and the shard's total as
-	// last added to the hub's.
+	slack int                  // BufferSlack: the most a socket's ring costs beyond its pieces
+	// The buffer budget's books (budget.go): what costs' entries cost
+	// (booked), the partial input reported with Inbound, and the shard's
+	// total as last added to the hub's.
 	costTotal int
 	inbound   map[*Conn]int
 	inTotal   int
 	published int
-	keep      []*codec.Frame // held frames written by this flush
-	slow      []*Conn        // passed the cap under PolicyClose
+	// shed's log: at most a line a second, with the count left out.
+	shedLogged time.Time
+	shedQuiet  int
+	keep       []*codec.Frame // held frames written by this flush
+	slow       []*Conn        // passed the cap under PolicyClose
 }
 
 func (o *outbound) init(max, slack int) {
@@ -104,14 +108,26 @@ func (s *Shard) chainLast(c *Conn, f *codec.Frame) {
 	}
 	s.touch(c)
 	b := s.out.place(f.Bytes())
-	s.chain(c, b)
-	c.pending += s.pieceCost(len(b))
+	s.chain(c, b, s.chainCost(c, b, s.pieceCost(len(b))))
+}
+
+// chainCost is what queuing b adds to c.pending: cost for a piece of its
+// own, or, when b will merge into the chain's last piece, what the merged
+// piece costs more (its rounding may double it).
+func (s *Shard) chainCost(c *Conn, b []byte, cost int) int {
+	if c.tail != 0 {
+		if t := s.out.queue[c.tail-1].b; adjacent(t, b) {
+			return s.pieceCost(len(t)+len(b)) - s.pieceCost(len(t))
+		}
+	}
+	return cost
 }
 
 // chain appends b to c's write chain, merging it into the last piece when
-// the two are adjacent in memory.
-func (s *Shard) chain(c *Conn, b []byte) {
+// the two are adjacent in memory, and adds add (chainCost) to c.pending.
+func (s *Shard) chain(c *Conn, b []byte, add int) {
 	o := &s.out
+	c.pending += add
 	if c.tail != 0 {
 		t := &o.queue[c.tail-1]
 		if adjacent(t.b, b) {

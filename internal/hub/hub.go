@@ -16,9 +16,10 @@ import (
 type Config struct {
 	// MaxBacklog caps what is queued for one connection that its socket
 	// has not taken yet, counted as what it costs (BufferCost); Policy says
-	// what happens at the cap. A message is queued while the backlog is
-	// under the cap, so the bound is the cap plus one message. 0 means
-	// DefaultMaxBacklog, negative no cap.
+	// what happens at the cap. A message is queued while the backlog stays
+	// within the cap with it; a connection with nothing queued takes any
+	// one message, however large. 0 means DefaultMaxBacklog, negative no
+	// cap.
 	MaxBacklog int
 	// BufferCost is what n bytes cost when the socket keeps them as one
 	// piece (its buffer and bookkeeping); nil means n. BufferSlack is

@@ -284,11 +284,12 @@ func (t *tickTask) Run(context.Context) error {
 	if len(s.out.held) > 0 {
 		s.flush()
 	}
-	if len(s.out.costs) > 0 {
+	books := len(s.out.costs) > 0 || len(s.out.inbound) > 0
+	if books {
 		s.refresh() // sockets drain unseen: keep the books, and the budget, current
 		s.checkBudget()
 	}
-	if s.wheel.Len() > 0 || len(s.out.held) > 0 || len(s.draining) > 0 || len(s.out.costs) > 0 {
+	if s.wheel.Len() > 0 || len(s.out.held) > 0 || len(s.draining) > 0 || books {
 		s.armTick()
 	}
 	s.Leave() // checks the draining connections too
