@@ -22,7 +22,9 @@ type limits struct {
 func (s *Server) limits() limits {
 	nofile := 1 << 20
 	var rl unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur < uint64(nofile) {
+	// Cur is uint64 on Linux and darwin, int64 on the BSDs; negative is
+	// RLIM_INFINITY there.
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur > 0 && uint64(rl.Cur) < uint64(nofile) {
 		nofile = int(rl.Cur)
 	}
 	l := limits{fdCap: max(16, nofile-64-nofile/200)}

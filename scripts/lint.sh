@@ -24,3 +24,11 @@ for m in "${MODULES[@]}"; do
 	(cd "$m" && go vet ./... && go run "$staticcheck" ./...)
 done
 echo "ok"
+
+# gnet runs on darwin and the BSDs too: the library and the server must
+# build there (the tests run on Linux only).
+for goos in darwin freebsd; do
+	section "GOOS=$goos go build ./..."
+	GOOS=$goos go build -o /dev/null ./...
+done
+echo "ok"

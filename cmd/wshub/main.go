@@ -81,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&c.maxMessage, "max-message", 1<<20, "largest message in bytes")
 	fs.IntVar(&c.loops, "loops", runtime.NumCPU(), "number of event loops")
 	fs.IntVar(&c.maxBacklog, "max-backlog", engine.DefaultMaxBacklog, "bytes queued for one client before -slow-policy applies (-1: no cap)")
-	fs.IntVar(&c.budget, "max-buffered", defaultBudget(), "bytes all clients together may hold in buffers (backlogs, partial messages) before the largest are closed (0: no budget; default a quarter of RAM)")
+	fs.IntVar(&c.budget, "max-buffered", defaultBudget(), "bytes all clients together may hold in buffers (backlogs, partial messages) before the largest are closed (0: no budget; default a quarter of the memory available: RAM, or the cgroup's limit)")
 	fs.StringVar(&c.policy, "slow-policy", "close", "slow client policy: close (1008), drop-newest or drop-oldest")
 	fs.DurationVar(&c.flush, "flush-interval", 0, "let writes wait up to this long to share a write(2), e.g. 16ms (0: as soon as the callback that queued them returns)")
 	fs.BoolVar(&c.stats, "stats", false, "serve /stats (memory and connection counts as JSON) on the public port")
@@ -107,15 +107,6 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	return c, nil
-}
-
-// defaultBudget is a quarter of the machine's memory, 0 if unknown.
-func defaultBudget() int {
-	var si syscall.Sysinfo_t
-	if syscall.Sysinfo(&si) != nil {
-		return 0
-	}
-	return int(min(uint64(si.Totalram)*uint64(si.Unit)/4, uint64(^uint(0)>>1)))
 }
 
 // run serves until ctx ends, then stops gracefully. ready, if not nil,
