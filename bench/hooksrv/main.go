@@ -1,8 +1,9 @@
 // Command hooksrv is wshub with an upgrade hook, for the connect
 // scenario of scripts/bench.sh: the cost of Handler.OnUpgrade, decided in
 // the hook (sync) or later from another goroutine (deferred), against the
-// same server without one (none). Each mode checks a token from the query
-// the same way, so that only where the decision is made differs.
+// same server without one (none). Both hooked modes check the query's room
+// the same way (mode none lets every request through), so that between them
+// only where the decision is made differs.
 //
 //	hooksrv -addr 127.0.0.1:0 -hook none|sync|deferred
 //
