@@ -1,11 +1,8 @@
 package engine_test
 
 import (
-	"bufio"
 	"errors"
-	"net"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,28 +11,6 @@ import (
 	"github.com/wshub/wshub/engine"
 	"github.com/wshub/wshub/internal/wstest"
 )
-
-// dialNonReading connects a client with a 4 KiB receive buffer, reads the
-// 101 and then reads nothing more until the test does.
-func dialNonReading(t *testing.T, addr string) *rawConn {
-	t.Helper()
-	d := net.Dialer{Timeout: waitTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
-		var err error
-		_ = rc.Control(func(fd uintptr) {
-			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-		return err
-	}}
-	nc, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nc.Close() })
-	c := wstest.NewConn(t, nc, bufio.NewReaderSize(nc, 4096))
-	c.Write([]byte(upgradeRequest(addr, wsPath)))
-	c.ExpectUpgrade()
-	return c
-}
 
 // budgetServer serves an echo route whose connections the test gets in
 // the order they connect, and records every disconnect by connection.

@@ -1,7 +1,10 @@
 package engine_test
 
 import (
+	"bufio"
 	"errors"
+	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -144,4 +147,26 @@ func (r *recorder) handler() engine.Handler {
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	wstest.Eventually(t, what, cond)
+}
+
+// dialNonReading connects a client with a 4 KiB receive buffer, reads the
+// 101 and then reads nothing more until the test does.
+func dialNonReading(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	d := net.Dialer{Timeout: waitTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
+		var err error
+		_ = rc.Control(func(fd uintptr) {
+			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+		return err
+	}}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	c := wstest.NewConn(t, nc, bufio.NewReaderSize(nc, 4096))
+	c.Write([]byte(upgradeRequest(addr, wsPath)))
+	c.ExpectUpgrade()
+	return c
 }

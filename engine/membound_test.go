@@ -1,13 +1,10 @@
 package engine_test
 
 import (
-	"bufio"
-	"net"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,21 +66,7 @@ func memoryBound(t *testing.T, payload int) {
 	srv, addr := serve(t, engine.Handler{}, engine.WithLoops(2), engine.WithMaxBacklog(boundCap),
 		engine.WithSlowPolicy(engine.PolicyDropNewest))
 	for range boundClients {
-		d := net.Dialer{Timeout: wstest.Timeout, Control: func(_, _ string, rc syscall.RawConn) error {
-			var err error
-			_ = rc.Control(func(fd uintptr) {
-				err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-			})
-			return err
-		}}
-		nc, err := d.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = nc.Close() })
-		c := wstest.NewConn(t, nc, bufio.NewReaderSize(nc, 4096))
-		c.Write([]byte(upgradeRequest(addr, wsPath)))
-		c.ExpectUpgrade() // and never reads again
+		dialNonReading(t, addr)
 	}
 	waitFor(t, "every client connected", func() bool { return srv.Len() == boundClients })
 	base := liveHeap()

@@ -1,18 +1,14 @@
 package engine_test
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/gobwas/ws"
 
 	"github.com/wshub/wshub/engine"
-	"github.com/wshub/wshub/internal/wstest"
 )
 
 const (
@@ -25,21 +21,7 @@ const (
 // read until the test says so; it reads its ID message first.
 func dialSlow(t *testing.T, s *server) (*client, uint64) {
 	t.Helper()
-	d := net.Dialer{Timeout: waitTimeout, Control: func(_, _ string, rc syscall.RawConn) error {
-		var err error
-		_ = rc.Control(func(fd uintptr) {
-			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-		return err
-	}}
-	nc, err := d.Dial("tcp", s.Addr().String())
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { _ = nc.Close() })
-	c := &client{rawConn: wstest.NewConn(t, nc, bufio.NewReaderSize(nc, 4096))}
-	c.Write([]byte(upgradeRequest(s.Addr().String(), "/ws")))
-	c.ExpectUpgrade()
+	c := &client{rawConn: dialNonReading(t, s.Addr().String())}
 	c.id = c.readID(t)
 	return c, c.id
 }
