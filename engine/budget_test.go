@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,4 +152,17 @@ func TestBufferBudgetInbound(t *testing.T) {
 	if st := b.srv.Stats(); st.BudgetShed != 1 {
 		t.Errorf("BudgetShed %d, want 1", st.BudgetShed)
 	}
+}
+
+// TestBufferBudgetHandshake: a request head still arriving is on the
+// budget's books like any partial input, and leaves them with its
+// connection, which never opened.
+func TestBufferBudgetHandshake(t *testing.T) {
+	t.Parallel()
+	b := startBudget(t, engine.WithMaxBuffered(64<<20), engine.WithMaxHeaderBytes(1<<20), engine.WithLoops(1))
+	c := dialRaw(t, b.addr)
+	c.Write([]byte("GET /ws HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("a", 200<<10)))
+	waitFor(t, "the partial head on the books", func() bool { return b.srv.Stats().Buffered > 0 })
+	_ = c.Close()
+	waitFor(t, "the books empty once it is gone", func() bool { return b.srv.Stats().Buffered == 0 })
 }

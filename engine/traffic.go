@@ -36,6 +36,7 @@ func (s *Server) traffic(c *Conn) {
 		used += n
 		if n == 0 && c.hc.State() == hub.StateHandshake {
 			discard(gc, used) // need more
+			s.reportInbound(c)
 			return
 		}
 	}

@@ -93,7 +93,8 @@ type candidate struct {
 }
 
 // checkBudget sheds connections while the hub is over its budget and this
-// shard over its share. It runs after each flush and tick. Event loop only.
+// shard over its share. It runs after each flush and tick, and when a
+// report of partial input grows. Event loop only.
 func (s *Shard) checkBudget() {
 	h := s.hub
 	budget := h.cfg.MaxBuffered
@@ -129,6 +130,18 @@ func (s *Shard) checkBudget() {
 	}
 }
 
+// dropBooks takes c off the budget's books, and publishes the change.
+// Event loop only.
+func (s *Shard) dropBooks(c *Conn) {
+	o := &s.out
+	s.forgetCost(c)
+	if n := o.inbound[c]; n != 0 {
+		delete(o.inbound, c)
+		o.inTotal -= n
+	}
+	s.publish()
+}
+
 // holding returns how many shards hold anything in buffers, at least 1.
 func (h *Hub) holding() int {
 	n := 0
@@ -156,12 +169,7 @@ func (s *Shard) shed(cd candidate) {
 	if c.congested {
 		s.dropHeld(c, o.held[c])
 	}
-	s.forgetCost(c)
-	if n := o.inbound[c]; n != 0 {
-		delete(o.inbound, c)
-		o.inTotal -= n
-	}
-	s.publish()
+	s.dropBooks(c)
 	h.budgetShed.Add(1)
 	if now := time.Now(); now.Sub(o.shedLogged) >= time.Second {
 		h.cfg.Logger.Warn("connection shed: server buffer budget reached", "id", c.id, "remote", c.sock.RemoteAddr(),

@@ -193,8 +193,8 @@ func (s *Shard) write(c *Conn) {
 	o := &s.out
 	sock := c.sock
 	before := 0 // what the socket held: touch saw it, and settled the books to it
-	if c.out > 0 {
-		before = o.costs[c].bytes
+	if q := o.costs[c]; c.out > 0 && q != nil {
+		before = q.bytes
 	}
 	if c.head == c.tail {
 		_, _ = sock.Write(o.queue[c.head-1].b)
@@ -228,12 +228,6 @@ func (s *Shard) detach(c *Conn) {
 	if c.congested {
 		s.dropHeld(c, s.out.held[c])
 	}
-	s.forgetCost(c)
-	if n := s.out.inbound[c]; n != 0 {
-		delete(s.out.inbound, c)
-		s.out.inTotal -= n
-	}
-	s.publish()
 	for len(c.rooms) > 0 {
 		s.leaveRoom(c, len(c.rooms)-1)
 	}

@@ -130,6 +130,7 @@ func (h *Hub) Gone(c *Conn, err error) (why Why, attached bool) {
 	}
 	s := c.shard
 	s.stopTimer(c)
+	s.dropBooks(c) // a handshake's partial input may be on them too
 	if prev == StateHandshake || c.id == 0 {
 		return Why{}, false
 	}
