@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"math"
-	"math/bits"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -90,23 +88,13 @@ func (ls *lanes) stop() {
 }
 
 // What gnet's outbound buffer spends on what the kernel does not take, for
-// the backlog cap (hub.Config.BufferCost). gnet v2 keeps it in a ring of
-// up to writeBufferCap bytes first, then copies each further piece it is
-// handed into a pooled buffer rounded up to a power of two, on a list node
-// of 32 bytes; a buffer goes back to the pool only once all of it is sent.
-// The ring's own rounding is the slack counted on top (hub.Config.BufferSlack).
+// the backlog cap (hub.Config.BufferCost). gnet v2 keeps it in a ring of up
+// to writeBufferCap bytes first, then copies each further piece it is
+// handed into a pooled buffer rounded up to a power of two (exact above 2
+// GiB), on a list node of 32 bytes; a buffer goes back to the pool only
+// once all of it is sent. The ring's own rounding is the slack counted on
+// top (hub.Config.BufferSlack).
 const (
 	writeBufferCap = 16 << 10
 	gnetNodeSize   = 32 // linkedlist.node: a slice and a pointer
 )
-
-// gnetPieceCost is what gnet spends on a piece of n bytes it keeps.
-func gnetPieceCost(n int) int {
-	if n <= 0 {
-		return 0
-	}
-	if n > math.MaxInt32 {
-		return n + gnetNodeSize // gnet allocates these exactly
-	}
-	return 1<<bits.Len(uint(n-1)) + gnetNodeSize
-}

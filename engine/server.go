@@ -101,7 +101,7 @@ func New(opts ...Option) *Server {
 		debug: o.Logger.Enabled(context.Background(), slog.LevelDebug),
 		hub: hub.New(hub.Config{
 			MaxBacklog:       o.MaxBacklog,
-			BufferCost:       gnetPieceCost,
+			BufferCost:       hub.CostModel{Pow2: true, Node: gnetNodeSize},
 			BufferSlack:      2 * writeBufferCap,
 			MaxBuffered:      o.MaxBuffered,
 			Policy:           hub.SlowPolicy(o.SlowPolicy),

@@ -73,12 +73,8 @@ func (h *Hub) Stats() Stats {
 // Event loop only.
 func (s *Shard) offer(c *Conn, f *codec.Frame, b []byte, cost int) {
 	s.touch(c)
-	if !c.congested {
-		add := s.chainCost(c, b, cost)
-		if held := c.out + c.pending; held == 0 || held+add <= s.out.max {
-			s.chain(c, b, add)
-			return
-		}
+	if !c.congested && s.admit(c, b, cost) {
+		return
 	}
 	switch s.hub.cfg.Policy {
 	case PolicyDropNewest:
@@ -100,9 +96,9 @@ type heldQueue struct {
 }
 
 // touch reads what c's socket backlog costs when c gets its first frame of
-// this flush; later frames of the flush add their cost to c.pending.
+// this flush; later frames of the flush are costed in its chain.
 func (s *Shard) touch(c *Conn) {
-	if c.tail == 0 && c.pending == 0 {
+	if c.tail == 0 {
 		b := c.sock.Buffered()
 		if b == 0 && c.backlog.Load() == 0 {
 			// Empty now and after the last flush: no books to settle (an
@@ -158,13 +154,12 @@ func (s *Shard) pumpAll(c *Conn, q *heldQueue) { s.pumpOne(c, q, int(^uint(0)>>1
 // limit.
 func (s *Shard) pumpOne(c *Conn, q *heldQueue, limit int) {
 	s.touch(c)
-	for len(q.frames) > 0 && c.out+c.pending < limit {
+	for len(q.frames) > 0 && c.out+s.queued(c) < limit {
 		f := q.frames[0]
 		q.frames[0] = nil
 		q.frames = q.frames[1:]
 		q.bytes -= f.Len()
-		b := s.out.place(f.Bytes())
-		s.chain(c, b, s.chainCost(c, b, s.pieceCost(len(b))))
+		s.chain(c, s.out.place(f.Bytes()))
 		s.out.keep = append(s.out.keep, f) // released after the flush
 	}
 	if len(q.frames) == 0 {

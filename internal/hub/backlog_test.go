@@ -157,10 +157,9 @@ func TestHeldFramesBeforeTheCloseFrame(t *testing.T) {
 // and not its bytes, and the slack the budget counts on top of each
 // backlog is not taken out of the cap.
 func TestBacklogCost(t *testing.T) {
-	double := func(n int) int { return 2 * n }
 	tests := []struct {
 		name     string
-		cost     func(int) int
+		cost     hub.CostModel
 		slack    int
 		capBytes int
 		size     int // of each message's payload
@@ -168,9 +167,9 @@ func TestBacklogCost(t *testing.T) {
 		wantMin  int // and at least
 	}{
 		// 100-byte payloads are 102-byte frames.
-		{name: "bytes", cost: nil, capBytes: 1020, size: 100, wantMin: 10, wantMax: 11},
-		{name: "twice the bytes", cost: double, capBytes: 1020, size: 100, wantMin: 5, wantMax: 6},
-		{name: "slack larger than the cap", cost: nil, slack: 32 << 10, capBytes: 1020, size: 100, wantMin: 10, wantMax: 11},
+		{name: "bytes", capBytes: 1020, size: 100, wantMin: 10, wantMax: 10},
+		{name: "rounded to 128", cost: hub.CostModel{Pow2: true}, capBytes: 1020, size: 100, wantMin: 7, wantMax: 7},
+		{name: "slack larger than the cap", slack: 32 << 10, capBytes: 1020, size: 100, wantMin: 10, wantMax: 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,15 +194,10 @@ func TestBacklogCost(t *testing.T) {
 // that rounds up to a power of two, the piece the socket keeps stays within
 // the cap.
 func TestBacklogCostMerged(t *testing.T) {
-	pow2 := func(n int) int {
-		p := 1
-		for p < n {
-			p *= 2
-		}
-		return p
-	}
-	const capBytes, size = 5000, 1022 // 1,024-byte frames
-	r := newRig(t, hub.Config{MaxBacklog: capBytes, Policy: hub.PolicyDropNewest, BufferCost: pow2,
+	model := hub.CostModel{Pow2: true}
+	pow2 := model.Cost
+	const capBytes, size = 5000, 1022 // 1,026-byte frames
+	r := newRig(t, hub.Config{MaxBacklog: capBytes, Policy: hub.PolicyDropNewest, BufferCost: model,
 		Tick: 5 * time.Millisecond})
 	c := r.open(false)
 	c.sock.take = 0

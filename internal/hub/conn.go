@@ -80,7 +80,7 @@ type Conn struct {
 	draining  bool          // listed in shard.draining (event loop only)
 	head      int32         // write chain in shard.queue, 1-based; 0 = empty (event loop only)
 	tail      int32         // (event loop only)
-	pending   int           // cost of what the current flush chained (event loop only)
+	pending   int           // cost of the closed pieces of the current flush's chain (event loop only)
 	out       int           // cost of the socket backlog when the current flush began with it (event loop only)
 	id        uint64        // set by Attach
 	sock      Socket

@@ -1,5 +1,10 @@
 package hub
 
+import (
+	"math"
+	"math/bits"
+)
+
 // What a connection's backlog costs. The socket copies what the kernel does
 // not take into buffers of its own, and those cost more than the bytes they
 // hold: gnet keeps each piece it is handed in a buffer rounded up to a
@@ -27,13 +32,38 @@ type costQueue struct {
 // its buffer costs until the last of them is.
 type costRec struct{ bytes, cost int }
 
-// pieceCost is what n bytes left in the socket as one piece cost.
-func (s *Shard) pieceCost(n int) int {
-	if f := s.hub.cfg.BufferCost; f != nil {
-		return f(n)
-	}
-	return n
+// CostModel is what n bytes left in a socket as one piece cost: n, rounded
+// up to a power of two if Pow2 (up to 2 GiB: larger ones are exact), plus
+// Node for its bookkeeping. The zero model counts bytes. It is a value, not
+// a function, so that a fan-out pays a few instructions per recipient for
+// it, not a call.
+type CostModel struct {
+	Pow2 bool
+	Node int
 }
+
+// Cost is what n bytes cost as one piece.
+func (m CostModel) Cost(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	if m.Pow2 && n <= math.MaxInt32 {
+		n = 1 << bits.Len(uint(n-1))
+	}
+	return n + m.Node
+}
+
+// Bound is at least Cost(n), and cheaper to work out: a power of two
+// rounds n up to less than twice n.
+func (m CostModel) Bound(n int) int {
+	if m.Pow2 {
+		return 2*n + m.Node
+	}
+	return n + m.Node
+}
+
+// pieceCost is what n bytes left in the socket as one piece cost.
+func (s *Shard) pieceCost(n int) int { return s.out.model.Cost(n) }
 
 // backlogCost returns what c's socket backlog of buffered bytes costs, and
 // forgets the pieces the socket has sent since it last looked. Event loop
@@ -52,7 +82,7 @@ func (s *Shard) backlogCost(c *Conn, buffered int) int {
 		o.costs[c] = q
 	}
 	was := o.booked(q)
-	q.settle(buffered, s.pieceCost)
+	q.settle(buffered, o.model)
 	o.costTotal += o.booked(q) - was
 	return q.cost
 }
@@ -74,7 +104,7 @@ func (s *Shard) forgetCost(c *Conn) {
 // socket sent them, and bytes the hub did not hand the socket (written by
 // the owner, such as the opening handshake's response) are a piece of
 // their own.
-func (q *costQueue) settle(buffered int, cost func(int) int) {
+func (q *costQueue) settle(buffered int, m CostModel) {
 	sent := q.bytes - buffered
 	for sent > 0 && len(q.recs) > 0 {
 		r := &q.recs[0]
@@ -93,13 +123,13 @@ func (q *costQueue) settle(buffered int, cost func(int) int) {
 		q.recs = nil // let the old array go
 	}
 	if buffered > q.bytes {
-		q.add(buffered-q.bytes, cost)
+		q.add(buffered-q.bytes, m)
 	}
 }
 
 // add records a piece of n bytes that the socket kept.
-func (q *costQueue) add(n int, cost func(int) int) {
-	c := cost(n)
+func (q *costQueue) add(n int, m CostModel) {
+	c := m.Cost(n)
 	q.recs = append(q.recs, costRec{bytes: n, cost: c})
 	q.bytes += n
 	q.cost += c
@@ -131,7 +161,7 @@ func (s *Shard) kept(c *Conn, kept int) {
 			skip -= n
 			continue
 		}
-		q.add(n-skip, s.pieceCost)
+		q.add(n-skip, o.model)
 		skip = 0
 	}
 }

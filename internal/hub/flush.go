@@ -32,6 +32,7 @@ type outbound struct {
 	iov   [][]byte             // writev scratch
 	held  map[*Conn]*heldQueue // congested connections (PolicyDropOldest)
 	costs map[*Conn]*costQueue // connections whose socket holds something (cost.go)
+	model CostModel            // Config.BufferCost
 	slack int                  // BufferSlack: the most a socket's ring costs beyond its pieces
 	// The buffer budget's books (budget.go): what costs' entries cost
 	// (booked), the partial input reported with Inbound, and the shard's
@@ -47,8 +48,8 @@ type outbound struct {
 	slow       []*Conn        // passed the cap under PolicyClose
 }
 
-func (o *outbound) init(max, slack int) {
-	o.max, o.slack = max, slack
+func (o *outbound) init(max int, model CostModel, slack int) {
+	o.max, o.model, o.slack = max, model, slack
 	o.held = make(map[*Conn]*heldQueue)
 	o.costs = make(map[*Conn]*costQueue)
 	o.inbound = make(map[*Conn]int)
@@ -107,34 +108,74 @@ func (s *Shard) chainLast(c *Conn, f *codec.Frame) {
 		s.pumpAll(c, s.out.held[c])
 	}
 	s.touch(c)
-	b := s.out.place(f.Bytes())
-	s.chain(c, b, s.chainCost(c, b, s.pieceCost(len(b))))
+	s.chain(c, s.out.place(f.Bytes()))
 }
 
-// chainCost is what queuing b adds to c.pending: cost for a piece of its
-// own, or, when b will merge into the chain's last piece, what the merged
-// piece costs more (its rounding may double it).
-func (s *Shard) chainCost(c *Conn, b []byte, cost int) int {
-	if c.tail != 0 {
-		if t := s.out.queue[c.tail-1].b; adjacent(t, b) {
-			return s.pieceCost(len(t)+len(b)) - s.pieceCost(len(t))
-		}
-	}
-	return cost
-}
+// The chain's cost, for admission: c.pending is what the chain's closed
+// pieces cost; the last piece stays open (frames may still merge into it)
+// and is costed when it closes or when admission needs it exactly.
 
-// chain appends b to c's write chain, merging it into the last piece when
-// the two are adjacent in memory, and adds add (chainCost) to c.pending.
-func (s *Shard) chain(c *Conn, b []byte, add int) {
+// admit chains b for c if the chain, with it, keeps c's backlog within the
+// cap, or if c has nothing queued; cost is what b costs as a piece of its
+// own. It reports whether b was chained. Event loop only.
+func (s *Shard) admit(c *Conn, b []byte, cost int) bool {
 	o := &s.out
-	c.pending += add
+	if c.tail == 0 {
+		if c.out == 0 || c.out+cost <= o.max {
+			s.appendPiece(c, b)
+			return true
+		}
+		return false
+	}
+	t := &o.queue[c.tail-1]
+	base := c.out + c.pending
+	if adjacent(t.b, b) {
+		// Merged, the last piece costs what its new length does. Most
+		// frames are far from the cap: the model's bound settles it
+		// without working the cost out.
+		n := len(t.b) + len(b)
+		if base+o.model.Bound(n) > o.max && base+o.model.Cost(n) > o.max {
+			return false
+		}
+		t.b = t.b[:n]
+		return true
+	}
+	closed := o.model.Cost(len(t.b)) // b starts a piece: the last one closes
+	if base+closed+cost > o.max {
+		return false
+	}
+	c.pending += closed
+	s.appendPiece(c, b)
+	return true
+}
+
+// queued is what c's chain costs, its open piece included.
+func (s *Shard) queued(c *Conn) int {
+	if c.tail == 0 {
+		return c.pending
+	}
+	return c.pending + s.out.model.Cost(len(s.out.queue[c.tail-1].b))
+}
+
+// chain appends b to c's write chain whatever its backlog, merging it into
+// the last piece when the two are adjacent in memory.
+func (s *Shard) chain(c *Conn, b []byte) {
+	o := &s.out
 	if c.tail != 0 {
 		t := &o.queue[c.tail-1]
 		if adjacent(t.b, b) {
 			t.b = t.b[:len(t.b)+len(b)]
 			return
 		}
+		c.pending += o.model.Cost(len(t.b))
 	}
+	s.appendPiece(c, b)
+}
+
+// appendPiece starts a new piece of c's write chain with b; the last one,
+// if any, has been costed into c.pending.
+func (s *Shard) appendPiece(c *Conn, b []byte) {
+	o := &s.out
 	o.queue = append(o.queue, entry{b: b})
 	idx := int32(len(o.queue))
 	if c.tail == 0 {

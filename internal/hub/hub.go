@@ -22,10 +22,11 @@ type Config struct {
 	// cap.
 	MaxBacklog int
 	// BufferCost is what n bytes cost when the socket keeps them as one
-	// piece (its buffer and bookkeeping); nil means n. BufferSlack is
+	// piece (its buffer and bookkeeping); the zero model counts bytes.
+	// BufferSlack is
 	// added to the cost of any backlog: what the socket's buffers may cost
 	// beyond their pieces (cost.go).
-	BufferCost  func(n int) int
+	BufferCost  CostModel
 	BufferSlack int
 	// MaxBuffered, if positive, is the buffer budget of all connections
 	// together: socket backlogs at their cost and partial input reported

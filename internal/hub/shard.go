@@ -78,7 +78,7 @@ type Shard struct {
 func newShard(h *Hub, loop Loop) *Shard {
 	s := &Shard{hub: h, loop: loop, rooms: make(map[string]*room),
 		wheel: wheel.New[*Conn](h.cfg.Tick, time.Now())}
-	s.out.init(h.cfg.MaxBacklog, h.cfg.BufferSlack)
+	s.out.init(h.cfg.MaxBacklog, h.cfg.BufferCost, h.cfg.BufferSlack)
 	s.tickTimer = time.AfterFunc(time.Hour, s.kickTick)
 	s.tickTimer.Stop()
 	if h.cfg.FlushInterval > 0 {
