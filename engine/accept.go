@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wshub/wshub/internal/ratelog"
 )
 
 // The server accepts its connections itself, on a few goroutines, and hands
@@ -42,7 +44,7 @@ type acceptor struct {
 	mu      sync.Mutex
 	reserve *os.File // a spare descriptor, let go at EMFILE
 	bucket  tokenBucket
-	shedLog rateLog
+	shedLog ratelog.Limiter
 }
 
 // serve starts the accept goroutines; accepting ends when the listener
@@ -96,8 +98,8 @@ func (s *Server) acceptLoop() {
 func (s *Server) acceptFailed(err error, backoff *time.Duration) bool {
 	a := &s.acc
 	s.stats.acceptErrors.Add(1)
-	if a.logOK() {
-		s.log.Warn("accept failed", "err", err, "open", s.sockets.Load(), "suppressed", a.suppressed())
+	if n, ok := a.allowLog(); ok {
+		s.log.Warn("accept failed", "err", err, "open", s.lanes.sockets(), "suppressed", n)
 	}
 	if fdExhausted(err) && a.letGo() {
 		return true // the next accept gets the spare descriptor
@@ -116,7 +118,7 @@ func (s *Server) admit(tc *net.TCPConn) {
 	switch {
 	case !a.haveReserve():
 		s.shed(tc, "out of file descriptors")
-	case int(s.sockets.Load()) >= s.lim.fdCap:
+	case int(s.lanes.sockets()) >= s.lim.fdCap:
 		s.shed(tc, "descriptor budget reached")
 	case int(s.handshaking.Load()) >= s.lim.maxHandshakes:
 		s.shed(tc, "too many handshakes in progress")
@@ -140,9 +142,9 @@ const cannedBusy = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n" +
 // does not reset the connection under the answer. It never blocks.
 func (s *Server) shed(tc *net.TCPConn, why string) {
 	s.stats.shed.Add(1)
-	if s.acc.logOK() {
+	if n, ok := s.acc.allowLog(); ok {
 		s.log.Warn("connection shed", "remote", tc.RemoteAddr(), "why", why,
-			"open", s.sockets.Load(), "handshaking", s.handshaking.Load(), "suppressed", s.acc.suppressed())
+			"open", s.lanes.sockets(), "handshaking", s.handshaking.Load(), "suppressed", n)
 	}
 	if rc, err := tc.SyscallConn(); err == nil {
 		_ = rc.Control(func(fd uintptr) {
@@ -185,16 +187,11 @@ func (a *acceptor) letGo() bool {
 	return true
 }
 
-func (a *acceptor) logOK() bool {
+// allowLog is the shed and accept-error log's limiter, under the lock.
+func (a *acceptor) allowLog() (suppressed int, ok bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.shedLog.ok()
-}
-
-func (a *acceptor) suppressed() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.shedLog.take()
+	return a.shedLog.Allow()
 }
 
 func fdExhausted(err error) bool {
@@ -229,27 +226,4 @@ func (b *tokenBucket) wait() {
 		b.tokens = 1
 	}
 	b.tokens--
-}
-
-// rateLog lets one line per second through and counts the rest. One
-// goroutine only.
-type rateLog struct {
-	next       time.Time
-	suppressed int
-}
-
-func (r *rateLog) ok() bool {
-	now := time.Now()
-	if now.Before(r.next) {
-		r.suppressed++
-		return false
-	}
-	r.next = now.Add(time.Second)
-	return true
-}
-
-func (r *rateLog) take() int {
-	n := r.suppressed
-	r.suppressed = 0
-	return n
 }

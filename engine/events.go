@@ -40,7 +40,6 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if l.goid.Load() == 0 {
 		l.goid.Store(goid()) // OnOpen runs on the loop's goroutine
 	}
-	s.sockets.Add(1)
 	s.handshaking.Add(1)
 	c.handshaking = true
 	s.hub.Open(&c.hc, l, &c.sock, c)
@@ -80,7 +79,6 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 // closed runs on gnet's OnClose.
 func (s *Server) closed(c *Conn, err error) {
 	c.dec.Reset()
-	s.sockets.Add(-1)
 	if u := c.upgrade; u != nil {
 		u.move(phaseWaiting, phaseExpired) // a decision now gets ErrDecided
 		c.upgrade = nil

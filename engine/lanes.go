@@ -78,6 +78,16 @@ func (ls *lanes) enroll(tc *net.TCPConn) error {
 	return err
 }
 
+// sockets counts the sockets on the loops (handshaking, open or closing)
+// and those on their way to one: the descriptors the loops hold.
+func (ls *lanes) sockets() int64 {
+	var n int64
+	for _, l := range ls.all {
+		n += l.load()
+	}
+	return n
+}
+
 // stop stops every lane's loop, all at once.
 func (ls *lanes) stop() {
 	var wg sync.WaitGroup

@@ -79,7 +79,6 @@ type Server struct {
 	runErr    error         // why it stopped, when it was not Stop
 	fatalOnce sync.Once
 
-	sockets     atomic.Int64 // sockets on the loops: handshaking, open or closing
 	handshaking atomic.Int64 // sockets whose handshake is in progress
 	opened      atomic.Int64 // connections past the handshake, for MaxConns
 	stats       counters

@@ -3,7 +3,6 @@ package hub
 import (
 	"cmp"
 	"slices"
-	"time"
 
 	"github.com/gobwas/ws"
 
@@ -63,16 +62,13 @@ func (h *Hub) Buffered() int64 { return h.buffered.Load() }
 // total. Event loop only.
 func (s *Shard) publish() {
 	o := &s.out
-	total := o.costSum() + o.inTotal
+	total := o.costTotal + o.inTotal
 	if d := total - o.published; d != 0 {
 		s.hub.buffered.Add(int64(d))
 		o.published = total
 		s.holds.Store(total > 0)
 	}
 }
-
-// costSum is what the shard's socket backlogs cost, slack included.
-func (o *outbound) costSum() int { return o.costTotal }
 
 // refresh settles every backlogged connection's cost with what its socket
 // holds now: sockets send between flushes without telling the hub.
@@ -104,7 +100,7 @@ func (s *Shard) checkBudget() {
 	}
 	o := &s.out
 	share := budget / h.holding()
-	if o.costSum()+o.inTotal <= share {
+	if o.costTotal+o.inTotal <= share {
 		return // another loop holds more than its share: it sheds
 	}
 	s.refresh()
@@ -123,7 +119,7 @@ func (s *Shard) checkBudget() {
 	}
 	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Compare(b.out+b.in, a.out+a.in) })
 	for _, cd := range cands {
-		if h.buffered.Load() <= int64(budget) || o.costSum()+o.inTotal <= share {
+		if h.buffered.Load() <= int64(budget) || o.costTotal+o.inTotal <= share {
 			break
 		}
 		s.shed(cd)
@@ -171,13 +167,10 @@ func (s *Shard) shed(cd candidate) {
 	}
 	s.dropBooks(c)
 	h.budgetShed.Add(1)
-	if now := time.Now(); now.Sub(o.shedLogged) >= time.Second {
+	if n, ok := o.shedLog.Allow(); ok {
 		h.cfg.Logger.Warn("connection shed: server buffer budget reached", "id", c.id, "remote", c.sock.RemoteAddr(),
 			"outbound", cd.out, "inbound", cd.in, "buffered", h.buffered.Load(), "budget", h.cfg.MaxBuffered,
-			"suppressed", o.shedQuiet)
-		o.shedLogged, o.shedQuiet = now, 0
-	} else {
-		o.shedQuiet++
+			"suppressed", n)
 	}
 	if !c.sealed && c.sock.Buffered() == 0 {
 		f := codec.NewCloseFrame(code, reason)

@@ -1,10 +1,10 @@
 package hub
 
 import (
-	"time"
 	"unsafe"
 
 	"github.com/wshub/wshub/codec"
+	"github.com/wshub/wshub/internal/ratelog"
 )
 
 // Sizes of the write path.
@@ -41,11 +41,9 @@ type outbound struct {
 	inbound   map[*Conn]int
 	inTotal   int
 	published int
-	// shed's log: at most a line a second, with the count left out.
-	shedLogged time.Time
-	shedQuiet  int
-	keep       []*codec.Frame // held frames written by this flush
-	slow       []*Conn        // passed the cap under PolicyClose
+	shedLog   ratelog.Limiter // budget sheds: a line a second at most
+	keep      []*codec.Frame  // held frames written by this flush
+	slow      []*Conn         // passed the cap under PolicyClose
 }
 
 func (o *outbound) init(max int, model CostModel, slack int) {
