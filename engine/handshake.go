@@ -173,13 +173,19 @@ func (s *Server) endUpgrade(c *Conn) {
 // refuse answers the handshake with an HTTP error and closes. The body is
 // the server's own reason, never the request's bytes.
 func (s *Server) refuse(c *Conn, req *codec.Request, he *codec.HTTPError) {
+	s.turnAway(c, req, he.Status, he.Reason, codec.AppendErrorResponse(nil, he))
+}
+
+// turnAway ends a handshake that will not open with the final response
+// resp, logged as a refusal with status and reason.
+func (s *Server) turnAway(c *Conn, req *codec.Request, status int, reason string, resp []byte) {
 	target := ""
 	if req != nil {
 		target = req.Target
 	}
-	s.log.Info("refused", "remote", c.remote, "client", c.client, "status", he.Status, "target", target, "reason", he.Reason)
+	s.log.Info("refused", "remote", c.remote, "client", c.client, "status", status, "target", target, "reason", reason)
 	s.endUpgrade(c)
-	s.respond(c, codec.AppendErrorResponse(nil, he))
+	s.respond(c, resp)
 }
 
 // respond writes a final HTTP response; the connection closes once the

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"math/bits"
 	"net"
 
 	"github.com/panjf2000/gnet/v2"
@@ -50,6 +49,9 @@ func (s *Server) traffic(c *Conn) {
 	s.reportInbound(c)
 }
 
+// inputRing is what gnet's input ring costs for what it holds.
+var inputRing = hub.CostModel{Pow2: true}
+
 // reportInbound tells the buffer budget (Options.MaxBuffered) what c holds
 // of input not yet complete: the part of a frame in gnet's input buffer (a
 // ring whose size is a power of two) and a fragmented message's reassembly.
@@ -58,10 +60,7 @@ func (s *Server) reportInbound(c *Conn) {
 	if s.opts.MaxBuffered <= 0 {
 		return
 	}
-	n := c.dec.Buffered()
-	if in := c.sock.gc.InboundBuffered(); in > 0 {
-		n += 1 << bits.Len(uint(in-1))
-	}
+	n := c.dec.Buffered() + inputRing.Cost(c.sock.gc.InboundBuffered())
 	if n >= hub.InboundMin || c.inTracked {
 		c.inTracked = n >= hub.InboundMin
 		s.hub.Inbound(&c.hc, n)

@@ -197,10 +197,7 @@ func (s *Server) apply(u *Upgrade) {
 	c, v := u.c, &u.verdict
 	c.upgrade = nil
 	if !v.accept {
-		s.log.Info("refused", "remote", c.remote, "client", c.client, "status", v.status, "target", u.req.Target,
-			"reason", "OnUpgrade")
-		s.endUpgrade(c)
-		s.respond(c, codec.AppendResponse(nil, v.status, v.header, []byte(v.body)))
+		s.turnAway(c, u.req, v.status, "OnUpgrade", codec.AppendResponse(nil, v.status, v.header, []byte(v.body)))
 		return
 	}
 	proto := v.opts.Protocol
