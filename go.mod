@@ -11,6 +11,7 @@ require (
 
 require (
 	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/klauspost/compress v1.18.2 // indirect
 	github.com/panjf2000/ants/v2 v2.11.3 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect

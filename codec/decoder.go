@@ -1,7 +1,7 @@
 package codec
 
 import (
-	"math"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -29,15 +29,29 @@ type Message struct {
 // Decoder turns a byte stream into messages (RFC 6455 §5). The zero value
 // decodes client frames with a 1 MiB message cap.
 //
+// A frame that is all in the buffer given to Decode is decoded in place; an
+// unfragmented one is handed out without a copy. The payload of a frame that
+// is still arriving is taken as it comes: unmasked, validated when it is
+// text (so invalid UTF-8 fails at the first bad byte, RFC 6455 §8.1, not
+// when the frame ends) and kept in a pooled buffer until the message is
+// complete, so a large frame never sits whole in the caller's buffer.
+//
+// With permessage-deflate (SetDeflate), a message whose first frame has
+// RSV1 set is inflated when its last byte is in, into a pooled buffer,
+// with its size capped and its text validated while it inflates.
+//
 // A Decoder belongs to one connection: all its methods are for the
 // connection's event loop only. It is 48 bytes and holds no buffer between
-// messages: while a fragmented message is in progress it holds one pooled
-// buffer with the fragments so far, which goes back to the pool with the
-// first Decode call after the message is returned.
+// messages (a peer that keeps its compression context has its window kept):
+// while a message is in progress it holds what has arrived of it, which
+// goes back to the pool with the first Decode call after the message is
+// returned.
 type Decoder struct {
-	// MaxMessage caps a message, all its fragments together; 0 (or less)
-	// means DefaultMaxMessage. A frame that would exceed it fails with
-	// ErrMessageTooBig (1009) as soon as its header is read.
+	// MaxMessage caps a message, all its fragments together, and a
+	// compressed message's inflated size; 0 (or less) means
+	// DefaultMaxMessage. A frame that would exceed it fails with
+	// ErrMessageTooBig (1009) as soon as its header is read; a compressed
+	// message, as soon as inflating passes it.
 	MaxMessage int64
 
 	// Client makes the Decoder read a server's frames, which must not be
@@ -45,34 +59,64 @@ type Decoder struct {
 	Client bool
 
 	// rsvAllowed holds the RSV bits (ws.Header.Rsv layout) that a negotiated
-	// extension gives a meaning to; permessage-deflate (RFC 7692) will set
-	// RSV1 here. Zero: any RSV bit fails the connection.
+	// extension gives a meaning to: RSV1 with permessage-deflate (RFC 7692).
+	// Zero: any RSV bit fails the connection.
 	rsvAllowed byte
 
-	fragOp ws.OpCode // opcode of the fragmented message in progress; 0 = none
-	utf8   utf8State // validator state of a fragmented text message
-	need   int32     // size of the frame Decode stopped at (capped); 0 = unknown
-	frag   *bytebufferpool.ByteBuffer
-	done   *bytebufferpool.ByteBuffer // reassembled message handed out last
-	err    error                      // first error; Decode keeps returning it
+	need int32          // size of the frame Decode stopped at (capped); 0 = unknown
+	msg  *partial       // the message in progress; nil = none
+	done *partial       // the reassembled or inflated message handed out last
+	win  *window        // the peer's compression window (context takeover); nil = none
+	err  *ProtocolError // first error; Decode keeps returning it
 }
 
-// fragPool holds reassembly buffers; separate from the frame pool so that
+// partial is a message in progress: what has arrived of it, and where the
+// frame that is arriving stands.
+type partial struct {
+	buf  *bytebufferpool.ByteBuffer // payload so far (compressed, for a compressed message)
+	out  *bytebufferpool.ByteBuffer // the inflated message, once complete
+	left int64                      // payload bytes of the current frame still to come
+	pos  int                        // the mask offset of the next one
+	mask [4]byte
+	op   ws.OpCode // OpText or OpBinary
+	fin  bool      // the current frame is the message's last
+	mark bool      // the current frame is masked
+	z    bool      // compressed (RSV1 on its first frame)
+	utf8 utf8State // validator state (uncompressed text)
+}
+
+var partials = sync.Pool{New: func() any { return new(partial) }}
+
+// fragPool holds message buffers; separate from the frame pool so that
 // each calibrates to its own sizes.
 var fragPool bytebufferpool.Pool
+
+// SetDeflate turns permessage-deflate (RFC 7692) on for this connection:
+// RSV1 on a message's first frame marks it compressed. windowBits is the
+// peer's negotiated window (Deflate.ClientWindowBits): 0 when it keeps no
+// context across messages, else the window kept here to inflate with. Call
+// before the first Decode. Event loop only.
+func (d *Decoder) SetDeflate(windowBits uint8) {
+	d.rsvAllowed = rsv1
+	d.win = nil
+	if windowBits != 0 {
+		d.win = newWindow(windowBits)
+	}
+}
 
 // Decode consumes frames from the start of b until it completes a message or
 // control frame, or runs out of bytes. Event loop only.
 //
 // It returns the message and n, the bytes consumed, which the caller
 // discards. Need more: m.OpCode == 0 and err == nil, with n > 0 when b began
-// with fragments that were buffered. A frame is consumed only whole; its
-// header is checked as soon as it is complete, so a violation fails before
-// the payload arrives. Masked payloads are unmasked in place in b.
+// with frames or parts of a frame that were taken. A frame's header is
+// checked as soon as it is complete, so a violation fails before the
+// payload arrives. Control frames are consumed only whole. Masked payloads
+// are unmasked in place in b.
 //
 // On error, err is one of the *ProtocolError values of this package, n
-// counts the frames consumed before the offending one, and every later call
-// returns the same error until Reset.
+// counts the bytes consumed before the offending frame, and every later
+// call returns the same error until Reset.
 //
 // A reassembled payload goes back to the pool on the next Decode or Reset:
 // the usual loop, which calls Decode until it needs more, releases it.
@@ -84,10 +128,14 @@ func (d *Decoder) Decode(b []byte) (m Message, n int, err error) {
 	d.need = 0
 	for m.OpCode == 0 {
 		var size int
-		size, err = d.next(b[n:], &m)
+		if d.msg != nil && d.msg.left > 0 {
+			size, err = d.more(b[n:], &m)
+		} else {
+			size, err = d.next(b[n:], &m)
+		}
 		if err != nil {
 			d.fail(err)
-			return Message{}, n, err
+			return Message{}, n, d.err
 		}
 		if size == 0 {
 			break
@@ -98,32 +146,37 @@ func (d *Decoder) Decode(b []byte) (m Message, n int, err error) {
 }
 
 // Need returns how many bytes, counted from the first byte Decode did not
-// consume, must be buffered before Decode can make progress: the whole frame
-// it stopped at, capped at math.MaxInt32. 0 means unknown (the frame header itself is incomplete).
-// An event loop uses it to skip peeking at a large frame that is still
-// arriving. Event loop only.
+// consume, must be buffered before Decode can make progress: the whole
+// control frame it stopped at. 0 means any byte helps: a frame header is
+// incomplete, or a data frame's payload is taken as it arrives.
+// An event loop uses it to skip peeking at a frame that cannot complete.
+// Event loop only.
 func (d *Decoder) Need() int { return int(d.need) }
 
-// Fragmented reports whether a fragmented message is in progress: its
-// first fragment has been decoded, its final one not yet. Event loop only.
-func (d *Decoder) Fragmented() bool { return d.fragOp != 0 }
+// Fragmented reports whether a message is in progress: part of it has been
+// consumed (its first fragment, or the start of a frame still arriving),
+// its end not yet. Event loop only.
+func (d *Decoder) Fragmented() bool { return d.msg != nil }
 
-// Buffered returns the bytes the Decoder holds for a fragmented message in
-// progress (its reassembly buffer's capacity), 0 when none is. Event loop
-// only.
+// Buffered returns the bytes the Decoder holds for a message in progress
+// (its buffer's capacity), 0 when none is. Event loop only.
 func (d *Decoder) Buffered() int {
-	if d.frag == nil {
+	if d.msg == nil || d.msg.buf == nil {
 		return 0
 	}
-	return cap(d.frag.B)
+	return cap(d.msg.buf.B)
 }
 
 // Reset drops any partial message, returns pooled buffers and clears the
-// error, keeping MaxMessage and Client. Event loop only.
+// error, keeping MaxMessage, Client and the deflate setting (the peer's
+// window is emptied). Event loop only.
 func (d *Decoder) Reset() {
 	d.releaseDone()
-	d.releaseFrag()
+	d.releaseMsg()
 	d.err, d.need = nil, 0
+	if d.win != nil {
+		d.win.buf = d.win.buf[:0]
+	}
 }
 
 // next decodes the frame at the start of b into m (messages are written in
@@ -139,49 +192,109 @@ func (d *Decoder) next(b []byte, m *Message) (size int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	if int64(len(b)-hsize) < h.Length {
-		d.need = int32(min(int64(hsize)+h.Length, math.MaxInt32))
-		return 0, nil
-	}
-	size = hsize + int(h.Length)
-	payload := b[hsize:size:size] // an append by the caller must not overwrite the next frame
-	if h.Masked {
-		ws.Cipher(payload, h.Mask, 0)
-	}
+	whole := int64(len(b)-hsize) >= h.Length
 	if h.OpCode.IsControl() {
+		if !whole {
+			d.need = int32(hsize) + int32(h.Length)
+			return 0, nil
+		}
+		size = hsize + int(h.Length)
+		payload := b[hsize:size:size]
+		if h.Masked {
+			ws.Cipher(payload, h.Mask, 0)
+		}
 		return size, control(h.OpCode, payload, m)
 	}
-	return size, d.data(h, payload, m)
+	if whole && h.Fin && d.msg == nil {
+		// An unfragmented message, all here: decoded in place.
+		size = hsize + int(h.Length)
+		payload := b[hsize:size:size] // an append by the caller must not overwrite the next frame
+		if h.Masked {
+			ws.Cipher(payload, h.Mask, 0)
+		}
+		if h.Rsv&rsv1 != 0 {
+			return size, d.inflate(h.OpCode, payload, nil, m)
+		}
+		return size, unfragmented(h.OpCode, payload, m)
+	}
+	// A fragment, or a frame still arriving: its payload joins the
+	// message's buffer as it comes.
+	if d.msg == nil {
+		p := partials.Get().(*partial)
+		p.op, p.z, p.utf8 = h.OpCode, h.Rsv&rsv1 != 0, utf8Accept
+		p.buf = fragPool.Get()
+		d.msg = p
+	}
+	p := d.msg
+	p.left, p.pos, p.mask, p.mark, p.fin = h.Length, 0, h.Mask, h.Masked, h.Fin
+	n, err := d.more(b[hsize:], m)
+	return hsize + n, err
 }
 
-// data handles a text, binary or continuation frame whose header passed
-// checkHeader.
-func (d *Decoder) data(h ws.Header, payload []byte, m *Message) error {
-	if h.OpCode != ws.OpContinuation && h.Fin {
-		return whole(h.OpCode, payload, m)
+// more takes what b holds of the current frame's payload, and completes the
+// message when that was its last byte.
+func (d *Decoder) more(b []byte, m *Message) (int, error) {
+	p := d.msg
+	k := int(min(int64(len(b)), p.left))
+	chunk := b[:k:k]
+	if p.mark {
+		ws.Cipher(chunk, p.mask, p.pos)
+		p.pos += k
 	}
-	if h.OpCode != ws.OpContinuation {
-		d.fragOp = h.OpCode
-		d.utf8 = utf8Accept
-		d.frag = fragPool.Get()
-	}
-	if d.fragOp == ws.OpText {
-		d.utf8 = d.utf8.validate(payload)
-		if d.utf8 == utf8Reject || h.Fin && d.utf8 != utf8Accept {
-			return ErrInvalidUTF8
+	if p.op == ws.OpText && !p.z {
+		if p.utf8 = p.utf8.validate(chunk); p.utf8 == utf8Reject {
+			return 0, ErrInvalidUTF8
 		}
 	}
-	d.frag.B = append(d.frag.B, payload...)
-	if h.Fin {
-		m.OpCode, m.Payload = d.fragOp, d.frag.B[:len(d.frag.B):len(d.frag.B)]
-		d.done, d.frag, d.fragOp = d.frag, nil, 0
+	p.buf.B = append(p.buf.B, chunk...)
+	p.left -= int64(k)
+	if p.left > 0 || !p.fin {
+		return k, nil
 	}
+	// The message is complete.
+	if p.z {
+		if err := d.inflate(p.op, p.buf.B, p, m); err != nil {
+			return 0, err
+		}
+	} else {
+		if p.op == ws.OpText && p.utf8 != utf8Accept {
+			return 0, ErrInvalidUTF8
+		}
+		m.OpCode, m.Payload = p.op, p.buf.B[:len(p.buf.B):len(p.buf.B)]
+	}
+	d.done, d.msg = p, nil
+	return k, nil
+}
+
+// inflate completes a compressed message: its payload in (p's buffer, or
+// the caller's for an unfragmented frame, p then nil) inflates into a
+// pooled buffer handed out as m's payload.
+func (d *Decoder) inflate(op ws.OpCode, in []byte, p *partial, m *Message) error {
+	if p == nil {
+		p = partials.Get().(*partial)
+		p.op = op
+		d.done = p // released with the next Decode, or by fail
+	}
+	p.out = fragPool.Get()
+	var dict []byte
+	if d.win != nil {
+		dict = d.win.buf
+	}
+	var err error
+	p.out.B, err = inflateTo(p.out.B[:0], in, dict, d.maxMessage(), op == ws.OpText)
+	if err != nil {
+		return err
+	}
+	if d.win != nil {
+		d.win.add(p.out.B)
+	}
+	m.OpCode, m.Payload = op, p.out.B[:len(p.out.B):len(p.out.B)]
 	return nil
 }
 
-// whole returns an unfragmented message, its payload still in the caller's
-// buffer.
-func whole(op ws.OpCode, payload []byte, m *Message) error {
+// unfragmented returns an unfragmented message, its payload still in the
+// caller's buffer.
+func unfragmented(op ws.OpCode, payload []byte, m *Message) error {
 	if op == ws.OpText && !utf8.Valid(payload) {
 		return ErrInvalidUTF8
 	}
@@ -197,30 +310,47 @@ func (d *Decoder) maxMessage() int64 {
 	return d.MaxMessage
 }
 
-// buffered is the size of the fragmented message in progress.
+// buffered is the size of the message in progress, as it came on the wire.
 func (d *Decoder) buffered() int {
-	if d.frag == nil {
+	if d.msg == nil {
 		return 0
 	}
-	return len(d.frag.B)
+	return len(d.msg.buf.B)
 }
 
 // fail records err and drops what the connection no longer needs.
 func (d *Decoder) fail(err error) {
-	d.releaseFrag()
-	d.err = err
+	d.releaseMsg()
+	d.releaseDone()
+	pe, ok := err.(*ProtocolError)
+	if !ok {
+		pe = protocolErr(ws.StatusProtocolError, err.Error())
+	}
+	d.err = pe
 }
 
-func (d *Decoder) releaseFrag() {
-	if d.frag != nil {
-		fragPool.Put(d.frag)
+func (d *Decoder) releaseMsg() {
+	if d.msg != nil {
+		release(d.msg)
+		d.msg = nil
 	}
-	d.frag, d.fragOp, d.utf8 = nil, 0, utf8Accept
 }
 
 func (d *Decoder) releaseDone() {
 	if d.done != nil {
-		fragPool.Put(d.done)
+		release(d.done)
 		d.done = nil
 	}
+}
+
+// release returns p and its buffers to their pools.
+func release(p *partial) {
+	if p.buf != nil {
+		fragPool.Put(p.buf)
+	}
+	if p.out != nil {
+		fragPool.Put(p.out)
+	}
+	*p = partial{}
+	partials.Put(p)
 }

@@ -32,11 +32,11 @@ func TestDecoderIdle(t *testing.T) {
 		)
 	}
 	d.Decode(wire[n:])
-	if d.frag != nil || d.done != nil {
+	if d.msg != nil || d.done != nil {
 		t.Fatal("buffers held after the need-more call")
 	}
 	d.Decode(AppendFrame(nil, ws.Header{OpCode: ws.OpText, Masked: true}, []byte("half")))
-	if d.frag == nil {
+	if d.msg == nil {
 		t.Fatal("no buffer for the message in progress")
 	}
 	d.Reset()
@@ -48,20 +48,13 @@ func TestDecoderIdle(t *testing.T) {
 	}
 }
 
-// TestRsvHook: an extension that claims RSV1 lets it through; the other
-// bits still fail.
+// TestRsvHook: permessage-deflate claims RSV1; the other bits still
+// fail.
 func TestRsvHook(t *testing.T) {
 	t.Parallel()
-	d := Decoder{rsvAllowed: ws.Rsv(true, false, false)}
-	h := ws.Header{Fin: true, Rsv: ws.Rsv(true, false, false), OpCode: ws.OpBinary, Masked: true}
-	m, _, err := d.Decode(AppendFrame(nil, h, []byte("x")))
-	if err != nil || string(m.Payload) != "x" {
-		t.Fatalf(
-			"RSV1 allowed: %q, %v",
-			m.Payload, err,
-		)
-	}
-	h.Rsv = ws.Rsv(true, true, false)
+	var d Decoder
+	d.SetDeflate(0)
+	h := ws.Header{Fin: true, Rsv: ws.Rsv(false, true, false), OpCode: ws.OpBinary, Masked: true}
 	if _, _, err := d.Decode(AppendFrame(nil, h, []byte("x"))); err != ErrRsvSet {
 		t.Fatalf(
 			"RSV2: %v; want ErrRsvSet",

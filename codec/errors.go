@@ -31,15 +31,22 @@ var (
 	ErrContinuationUnexpected = protocolErr(ws.StatusProtocolError, "continuation frame with no message in progress")
 	ErrContinuationExpected   = protocolErr(ws.StatusProtocolError, "new data frame while a fragmented message is in progress")
 	ErrLengthMSB              = protocolErr(ws.StatusProtocolError, "most significant bit of 64-bit payload length is set")
+	// ErrRsv1Unexpected: RSV1 on a control frame or a continuation frame
+	// when permessage-deflate is negotiated (RFC 7692 §6.1).
+	ErrRsv1Unexpected = protocolErr(ws.StatusProtocolError, "compressed bit set on a control or continuation frame")
 )
 
 // Payload violations.
 var (
 	// ErrMessageTooBig: a message would exceed Decoder.MaxMessage (1009).
-	// It is reported as soon as the frame header announcing it is read.
+	// It is reported as soon as the frame header announcing it is read or,
+	// for a compressed message, as soon as inflating passes the cap.
 	ErrMessageTooBig = protocolErr(ws.StatusMessageTooBig, "message exceeds the size limit")
 	// ErrInvalidUTF8: a text message is not valid UTF-8 (1007, RFC 6455 §8.1).
 	ErrInvalidUTF8 = protocolErr(ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
+	// ErrBadDeflate: a compressed message that does not inflate (1007,
+	// RFC 7692 §8: the endpoint fails the connection).
+	ErrBadDeflate = protocolErr(ws.StatusInvalidFramePayloadData, "compressed message does not inflate")
 	// ErrCloseTooShort: a close payload of exactly one byte (1002, §5.5.1).
 	ErrCloseTooShort = protocolErr(ws.StatusProtocolError, "close frame payload of one byte")
 	// ErrCloseCode: a close code that must not be received (1002, §7.4).

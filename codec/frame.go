@@ -22,6 +22,12 @@ import (
 type Frame struct {
 	buf  *bytebufferpool.ByteBuffer
 	refs atomic.Int32
+
+	// The same message compressed (permessage-deflate), built by the first
+	// Deflated call; the frame holds one reference to it.
+	zmu   sync.Mutex
+	zdone bool
+	z     *Frame
 }
 
 var (
@@ -86,6 +92,39 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
+// Deflated returns the frame's message compressed for the connections
+// that negotiated permessage-deflate (see DeflateFrame), built by the
+// first call and shared by every later one, or nil for a control frame, a
+// payload under min bytes, or one that compression does not make smaller.
+// The result lives as long as f: a holder that keeps it past its own
+// reference to f takes one of its own (Retain). Safe from any goroutine;
+// concurrent first calls wait for the one that compresses.
+func (f *Frame) Deflated(level, min int) *Frame {
+	f.zmu.Lock()
+	defer f.zmu.Unlock()
+	if !f.zdone {
+		f.zdone = true
+		op := ws.OpCode(f.buf.B[0] & 0x0f)
+		if p := f.Payload(); op.IsData() && len(p) >= min {
+			f.z = DeflateFrame(op, p, level)
+		}
+	}
+	return f.z
+}
+
+// Payload returns the frame's payload, the bytes after its header. Safe
+// from any goroutine.
+func (f *Frame) Payload() []byte {
+	n := 2 // a server frame is not masked
+	switch f.buf.B[1] & 0x7f {
+	case 126:
+		n = 4
+	case 127:
+		n = 10
+	}
+	return f.buf.B[n:]
+}
+
 // Bytes returns the encoded frame. The slice must not be modified, and not
 // be used after the holder's Release. Safe from any goroutine.
 func (f *Frame) Bytes() []byte { return f.buf.B }
@@ -117,6 +156,11 @@ func (f *Frame) Release() {
 	}
 	frameBufs.Put(f.buf)
 	f.buf = nil
+	if f.z != nil {
+		f.z.Release()
+		f.z = nil
+	}
+	f.zdone = false
 	framePool.Put(f)
 }
 

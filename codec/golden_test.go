@@ -151,14 +151,19 @@ var sizeRows = []golden{
 		left: 1,
 	},
 	{
-		name:   "header without its payload: need more",
+		name:   "header without its payload: taken, need more",
 		frames: []fr{{fin: true, op: ws.OpText, declare: 5}},
-		left:   6,
+		left:   0,
 	},
 	{
-		name:   "64-bit length header without its payload: need more",
+		name:   "64-bit length header without its payload: taken, need more",
 		frames: []fr{{fin: true, op: ws.OpBinary, declare: 70000}},
-		left:   14,
+		left:   0,
+	},
+	{
+		name:   "ping header without its payload: waits for the whole frame",
+		frames: []fr{{fin: true, op: ws.OpPing, declare: 5}},
+		left:   6,
 	},
 	{
 		name: "a message, then part of the next one",
@@ -167,7 +172,7 @@ var sizeRows = []golden{
 			{fin: true, op: ws.OpText, declare: 3},
 		},
 		want: []codec.Message{txt("one")},
-		left: 6,
+		left: 0,
 	},
 }
 
@@ -237,12 +242,12 @@ var fragmentRows = []golden{
 		want: []codec.Message{bin(pattern(65535) + "!")},
 	},
 	{
-		name: "a fragment, then part of the next: the fragment is consumed",
+		name: "a fragment, then part of the next: both are consumed",
 		frames: []fr{
 			{op: ws.OpText, payload: "Hel"},
 			{fin: true, op: ws.OpContinuation, declare: 2},
 		},
-		left: 6,
+		left: 0,
 	},
 	{
 		name: "two fragmented messages back to back",

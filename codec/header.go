@@ -99,6 +99,9 @@ func (d *Decoder) checkHeader(h ws.Header) error {
 	if h.Rsv&^d.rsvAllowed != 0 {
 		return ErrRsvSet
 	}
+	if h.Rsv&rsv1 != 0 && (h.OpCode.IsControl() || h.OpCode == ws.OpContinuation) {
+		return ErrRsv1Unexpected // RFC 7692 §6.1: only on a message's first frame
+	}
 	err := ws.CheckHeader(h, d.state())
 	if err != nil {
 		return fromWS(err)
@@ -122,7 +125,7 @@ func (d *Decoder) state() ws.State {
 		// Rsv bits were already checked against rsvAllowed above.
 		s = s.Set(ws.StateExtended)
 	}
-	if d.fragOp != 0 {
+	if d.msg != nil {
 		s = s.Set(ws.StateFragmented)
 	}
 	return s
