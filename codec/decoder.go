@@ -78,11 +78,12 @@ type partial struct {
 	left int64                      // payload bytes of the current frame still to come
 	pos  int                        // the mask offset of the next one
 	mask [4]byte
-	op   ws.OpCode // OpText or OpBinary
-	fin  bool      // the current frame is the message's last
-	mark bool      // the current frame is masked
-	z    bool      // compressed (RSV1 on its first frame)
-	utf8 utf8State // validator state (uncompressed text)
+	op   ws.OpCode  // OpText or OpBinary
+	fin  bool       // the current frame is the message's last
+	mark bool       // the current frame is masked
+	z    bool       // compressed (RSV1 on its first frame)
+	utf8 utf8State  // validator state (uncompressed text)
+	src  tailReader // what inflating reads
 }
 
 var partials = sync.Pool{New: func() any { return new(partial) }}
@@ -169,13 +170,13 @@ func (d *Decoder) Buffered() int {
 
 // Reset drops any partial message, returns pooled buffers and clears the
 // error, keeping MaxMessage, Client and the deflate setting (the peer's
-// window is emptied). Event loop only.
+// window is emptied and its memory let go). Event loop only.
 func (d *Decoder) Reset() {
 	d.releaseDone()
 	d.releaseMsg()
 	d.err, d.need = nil, 0
 	if d.win != nil {
-		d.win.buf = d.win.buf[:0]
+		d.win.buf = nil
 	}
 }
 
@@ -281,7 +282,7 @@ func (d *Decoder) inflate(op ws.OpCode, in []byte, p *partial, m *Message) error
 		dict = d.win.buf
 	}
 	var err error
-	p.out.B, err = inflateTo(p.out.B[:0], in, dict, d.maxMessage(), op == ws.OpText)
+	p.out.B, err = inflateTo(&p.src, p.out.B[:0], in, dict, d.maxMessage(), op == ws.OpText)
 	if err != nil {
 		return err
 	}

@@ -70,16 +70,16 @@ func DeflateFrame(op ws.OpCode, payload []byte, level int) *Frame {
 
 var readers = sync.Pool{New: func() any { return flate.NewReader(nil) }}
 
-// inflateTo inflates the compressed message in (its tail removed) after
+// inflateTo inflates, reading through src, the compressed message in (its tail removed) after
 // dict, the peer's window, appending to out while it stays within capBytes;
 // text is validated as it inflates. The errors: ErrMessageTooBig as soon as
 // the output passes capBytes, ErrInvalidUTF8 at the first invalid
 // sequence, ErrBadDeflate for a stream that does not inflate.
-func inflateTo(out []byte, in, dict []byte, capBytes int64, text bool) ([]byte, error) {
-	src := tailReader{parts: [2][]byte{in, deflateTail}}
+func inflateTo(src *tailReader, out []byte, in, dict []byte, capBytes int64, text bool) ([]byte, error) {
+	*src = tailReader{parts: [2][]byte{in, deflateTail}}
 	r := readers.Get().(io.ReadCloser)
 	defer readers.Put(r)
-	_ = r.(flate.Resetter).Reset(&src, dict)
+	_ = r.(flate.Resetter).Reset(src, dict)
 	limit := int(min(capBytes, int64(int(^uint(0)>>1)-1))) + 1 // one byte over the cap tells
 	state := utf8Accept
 	if cap(out)-len(out) < 512 {
@@ -150,12 +150,15 @@ type window struct {
 	size int
 }
 
-func newWindow(bits uint8) *window {
-	return &window{buf: make([]byte, 0, 1<<bits), size: 1 << bits}
-}
+// newWindow makes a window of 2^bits bytes; its memory is taken by the
+// first message.
+func newWindow(bits uint8) *window { return &window{size: 1 << bits} }
 
 // add appends a message to the history, keeping the last size bytes.
 func (w *window) add(p []byte) {
+	if w.buf == nil {
+		w.buf = make([]byte, 0, w.size)
+	}
 	if len(p) >= w.size {
 		w.buf = append(w.buf[:0], p[len(p)-w.size:]...)
 		return

@@ -53,6 +53,11 @@ func (c *Conn) ClientAddr() netip.Addr { return c.client }
 // for none (RFC 6455 §4.2.2).
 func (c *Conn) Protocol() string { return c.protocol }
 
+// Compressed reports whether the connection negotiated permessage-deflate
+// (Handler.Compression): messages to it go compressed when that pays, and
+// it may send compressed messages.
+func (c *Conn) Compressed() bool { return c.hc.Compressed() }
+
 // Request returns the upgrade request. Until OnConnect returns it is whole:
 // method, target, path, query, host and headers. After that, to keep idle
 // connections small, it has only what the request line says (Method,

@@ -75,11 +75,18 @@ func (s *Server) upgrade(c *Conn, req *codec.Request, head []byte, h *Handler) b
 		c.kept = req.Line // its own small allocation, apart from the head
 	}
 	offered := codec.Protocols(req.Header["Sec-Websocket-Protocol"])
+	var z *codec.Deflate
+	if h.Compression.Enabled {
+		cfg := codec.DeflateConfig{ClientWindowBits: h.Compression.ClientWindowBits}
+		if d, ok := codec.NegotiateDeflate(req.Header["Sec-Websocket-Extensions"], cfg); ok {
+			z = &d
+		}
+	}
 	if h.OnUpgrade != nil {
-		s.hook(c, &Upgrade{c: c, req: req, key: key, protocols: offered})
+		s.hook(c, &Upgrade{c: c, req: req, key: key, protocols: offered, deflate: z})
 		return c.hc.State() != hub.StateDraining
 	}
-	s.open(c, req, key, choose(h.Protocols, offered), nil)
+	s.open(c, req, key, choose(h.Protocols, offered), nil, z)
 	return true
 }
 
@@ -136,14 +143,20 @@ func (s *Server) unreserve(c *Conn) {
 
 // open completes the opening handshake: the connection enters the
 // registry, OnConnect runs, and the 101 goes out with the chosen
-// subprotocol and extra headers.
-func (s *Server) open(c *Conn, req *codec.Request, key, proto string, extra [][2]string) {
+// subprotocol, the accepted permessage-deflate (z, nil for none) and
+// extra headers.
+func (s *Server) open(c *Conn, req *codec.Request, key, proto string, extra [][2]string, z *codec.Deflate) {
 	s.endHandshake(c)
 	c.protocol = proto
 	c.req.Store(req)
+	if z != nil {
+		c.dec.SetDeflate(z.ClientWindowBits)
+		c.hc.SetCompression(z.ServerWindowBits)
+		extra = append(extra, [2]string{"Sec-WebSocket-Extensions", z.Response})
+	}
 	s.hub.Attach(&c.hc)
 	s.log.Info("connect", "id", c.ID(), "remote", c.remote, "client", c.client, "path", req.Path,
-		"query", req.RawQuery, "protocol", proto)
+		"query", req.RawQuery, "protocol", proto, "compressed", z != nil)
 	if proto != "" {
 		extra = append(extra, [2]string{"Sec-WebSocket-Protocol", proto})
 	}

@@ -50,6 +50,16 @@ type Options struct {
 	// input); each event loop sheds only its own, and only while it holds
 	// more than its share. Default 0: no budget.
 	MaxBuffered int
+	// CompressionLevel is the compress/flate level (-2 to 9) of messages
+	// sent to connections that negotiated permessage-deflate
+	// (Handler.Compression): each message is compressed once, by the first
+	// event loop with such a recipient, and the compressed frame is shared
+	// by all of them. Default 0: BestSpeed (1).
+	CompressionLevel int
+	// CompressionMin is the smallest payload compressed; smaller ones go
+	// out as they are (RFC 7692 §6 lets each message choose). Default 0:
+	// 128 bytes; negative: every message.
+	CompressionMin int
 	// SlowPolicy is PolicyClose (default: close with 1008),
 	// PolicyDropNewest or PolicyDropOldest.
 	SlowPolicy SlowPolicy
@@ -138,6 +148,12 @@ func WithMaxBacklog(n int) Option { return func(o *Options) { o.MaxBacklog = n }
 // WithMaxBuffered sets the buffer budget of all connections together (see
 // Options.MaxBuffered).
 func WithMaxBuffered(n int) Option { return func(o *Options) { o.MaxBuffered = n } }
+
+// WithCompressionLevel sets Options.CompressionLevel.
+func WithCompressionLevel(level int) Option { return func(o *Options) { o.CompressionLevel = level } }
+
+// WithCompressionMin sets Options.CompressionMin.
+func WithCompressionMin(n int) Option { return func(o *Options) { o.CompressionMin = n } }
 
 // WithSlowPolicy sets what happens to a connection at its backlog cap.
 func WithSlowPolicy(p SlowPolicy) Option { return func(o *Options) { o.SlowPolicy = p } }

@@ -40,12 +40,38 @@ type Handler struct {
 	// OnDisconnect runs once when the connection is gone; err is a
 	// *CloseError (see CloseStatus).
 	OnDisconnect func(c *Conn, err error)
+	// Compression negotiates permessage-deflate (RFC 7692) with the
+	// clients that offer it (every browser does); off when its zero value.
+	// OnUpgrade sees the outcome (Upgrade.Compression) and may turn it off
+	// for one connection (AcceptOptions.NoCompression).
+	Compression Compression
 	// KeepRequest keeps the whole upgrade request with each connection, so
 	// that Conn.Request has its headers after OnConnect. By default only
 	// the request line is kept past OnConnect (a browser's head, cookies
 	// included, is 0.5 to several KB per connection): take what is needed
 	// from the headers in OnUpgrade or OnConnect.
 	KeepRequest bool
+}
+
+// Compression configures permessage-deflate on a route.
+//
+// The server never keeps a compression context across messages: it
+// answers server_no_context_takeover, so that a message is compressed once
+// and the same frame goes to every compressed recipient of a broadcast,
+// a room publish or a send. By default it asks the same of the client
+// (client_no_context_takeover), so that receiving needs no state between
+// messages: an idle compressed connection costs no more than a plain one,
+// and inflating uses pooled state. Compressed input is capped at
+// MaxMessage once inflated, checked while inflating (1009), and text is
+// validated as it inflates (1007).
+type Compression struct {
+	// Enabled turns negotiation on.
+	Enabled bool
+	// ClientWindowBits (8-15) lets clients keep their compression context
+	// across messages, for a better ratio on chatty streams, at the cost
+	// of 2^ClientWindowBits bytes kept per connection (see
+	// codec.DeflateConfig). 0: no client context.
+	ClientWindowBits int
 }
 
 const (
@@ -103,6 +129,8 @@ func New(opts ...Option) *Server {
 			BufferCost:       hub.CostModel{Pow2: true, Node: gnetNodeSize},
 			BufferSlack:      2 * writeBufferCap,
 			MaxBuffered:      o.MaxBuffered,
+			CompressionLevel: o.CompressionLevel,
+			CompressionMin:   o.CompressionMin,
 			Policy:           hub.SlowPolicy(o.SlowPolicy),
 			FlushInterval:    o.FlushInterval,
 			HandshakeTimeout: o.HandshakeTimeout,

@@ -41,6 +41,7 @@ type Upgrade struct {
 	req       *Request
 	key       string
 	protocols []string
+	deflate   *codec.Deflate // the permessage-deflate the route accepts; nil: none
 
 	mu      sync.Mutex // guards phase and verdict
 	phase   int8
@@ -77,6 +78,9 @@ type AcceptOptions struct {
 	Header http.Header
 	// Value is stored with the connection before OnConnect (Conn.Value).
 	Value any
+	// NoCompression declines permessage-deflate for this connection,
+	// though the route and the client would have it (Upgrade.Compression).
+	NoCompression bool
 }
 
 // Request returns the upgrade request: method, path, query, headers.
@@ -95,9 +99,23 @@ func (u *Upgrade) ClientAddr() netip.Addr { return u.c.client }
 func (u *Upgrade) Protocols() []string { return u.protocols }
 
 // Extensions returns the extension offers of Sec-WebSocket-Extensions, one
-// per offer with its parameters. None is negotiated yet.
+// per offer with its parameters. permessage-deflate, on a route with
+// Compression, is negotiated already: see Compression.
 func (u *Upgrade) Extensions() []string {
 	return codec.Extensions(u.req.Header["Sec-Websocket-Extensions"])
+}
+
+// Compression returns the permessage-deflate response the route accepts
+// the client's offer with ("permessage-deflate;
+// server_no_context_takeover; client_no_context_takeover"), or ok false
+// when there is none: the route has Compression off, or the client offers
+// nothing acceptable. A hook that requires compression refuses on !ok; one
+// that forbids it accepts with AcceptOptions.NoCompression.
+func (u *Upgrade) Compression() (response string, ok bool) {
+	if u.deflate == nil {
+		return "", false
+	}
+	return u.deflate.Response, true
 }
 
 // Cookie returns the named cookie of the request, or http.ErrNoCookie.
@@ -207,7 +225,11 @@ func (s *Server) apply(u *Upgrade) {
 	if v.opts.Value != nil {
 		c.SetValue(v.opts.Value)
 	}
-	s.open(c, u.req, u.key, proto, headerLines(v.opts.Header, handshakeFields))
+	z := u.deflate
+	if v.opts.NoCompression {
+		z = nil
+	}
+	s.open(c, u.req, u.key, proto, headerLines(v.opts.Header, handshakeFields), z)
 }
 
 // expireUpgrade ends a wait for a decision at the handshake timeout with

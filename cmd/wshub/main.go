@@ -69,6 +69,10 @@ type config struct {
 	handshake, ping, idle, message    time.Duration
 	trusted                           string
 	proxyProtocol                     bool
+
+	compression            bool
+	compressionLevel, zMin int
+	clientWindowBits       int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -95,6 +99,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.message, "message-timeout", 30*time.Second, "close a client whose message takes longer to arrive with 1008 (-1ns: never)")
 	fs.StringVar(&c.trusted, "trusted-proxies", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For/Forwarded is believed")
 	fs.BoolVar(&c.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (behind HAProxy, nginx stream, AWS NLB)")
+	fs.BoolVar(&c.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) on /ws and /echo with clients that offer it")
+	fs.IntVar(&c.compressionLevel, "compression-level", 1, "deflate level of messages sent compressed, 1 (fastest) to 9 (smallest); each message is compressed once for all its recipients")
+	fs.IntVar(&c.zMin, "compression-min", 128, "smallest payload sent compressed, in bytes (smaller ones go as they are)")
+	fs.IntVar(&c.clientWindowBits, "client-window-bits", 0, "let clients keep their compression context, with a window of 2^N bytes (8-15) kept per connection (0: ask them not to, and keep nothing)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -134,7 +142,20 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
-	srv := demo.NewServer(demo.Config{Stats: cfg.stats},
+	if b := cfg.clientWindowBits; b != 0 && (b < 8 || b > 15) {
+		return fmt.Errorf("%w: -client-window-bits must be 0 or 8-15, not %d", errUsage, b)
+	}
+	if l := cfg.compressionLevel; l < -2 || l > 9 {
+		return fmt.Errorf("%w: -compression-level must be -2 to 9, not %d", errUsage, l)
+	}
+	zMin := cfg.zMin
+	if zMin == 0 {
+		zMin = -1 // every message: the flag says bytes, the option's 0 means its default
+	}
+	srv := demo.NewServer(demo.Config{Stats: cfg.stats,
+		Compression: engine.Compression{Enabled: cfg.compression, ClientWindowBits: cfg.clientWindowBits}},
+		engine.WithCompressionLevel(cfg.compressionLevel),
+		engine.WithCompressionMin(zMin),
 		engine.WithLogger(engine.NewLogger(stderr, level)),
 		engine.WithOrigins(origins...),
 		engine.WithMaxMessage(cfg.maxMessage),

@@ -34,6 +34,8 @@ var Page []byte
 // Config says which optional parts the demo serves.
 type Config struct {
 	Stats bool // serve /stats
+	// Compression is permessage-deflate on /ws and /echo.
+	Compression engine.Compression
 }
 
 // NewServer builds the demo server with opts: the chat page, room chat,
@@ -50,9 +52,11 @@ func NewServer(cfg Config, opts ...engine.Option) *engine.Server {
 		OnConnect:    ch.connect,
 		OnMessage:    ch.message,
 		OnDisconnect: ch.disconnect,
+		Compression:  cfg.Compression,
 	})
 	srv.Handle("/echo", engine.Handler{
-		OnMessage: func(c *engine.Conn, op engine.OpCode, p []byte) { _ = c.Send(op, p) },
+		OnMessage:   func(c *engine.Conn, op engine.OpCode, p []byte) { _ = c.Send(op, p) },
+		Compression: cfg.Compression,
 	})
 	return srv
 }

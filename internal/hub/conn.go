@@ -78,8 +78,10 @@ type Conn struct {
 	slow      bool          // passed its backlog cap under PolicyClose: queue nothing more (event loop only)
 	congested bool          // has frames held in shard.held, PolicyDropOldest (event loop only)
 	draining  bool          // listed in shard.draining (event loop only)
+	zbits     uint8         // permessage-deflate: the client's window for our messages (8-15); 0 = not negotiated (set before Attach)
 	head      int32         // write chain in shard.queue, 1-based; 0 = empty (event loop only)
 	tail      int32         // (event loop only)
+	slot      int32         // index in shard.conns (event loop only; here, it fills what the line would pad)
 	pending   int           // cost of the closed pieces of the current flush's chain (event loop only)
 	out       int           // cost of the socket backlog when the current flush began with it (event loop only)
 	id        uint64        // set by Attach
@@ -95,9 +97,19 @@ type Conn struct {
 	live  liveness // keepalive clocks
 	why   *Why
 	timer wheel.Timer[*Conn] // the deadline of the current state
-	slot  int32              // index in shard.conns
 	rooms []membership       // joined rooms
 }
+
+// SetCompression marks c as having negotiated permessage-deflate, with
+// windowBits the window its client allows the server's messages
+// (codec.Deflate.ServerWindowBits): messages to it are sent compressed
+// when that pays and they fit the window. Call before Attach, on the
+// loop.
+func (c *Conn) SetCompression(windowBits uint8) { c.zbits = windowBits }
+
+// Compressed reports whether c negotiated permessage-deflate. Safe from
+// any goroutine once Attach has run.
+func (c *Conn) Compressed() bool { return c.zbits != 0 }
 
 // ID returns the connection's process-unique ID (0 before Attach). Safe
 // from any goroutine once Attach has run.

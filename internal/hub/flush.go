@@ -25,15 +25,16 @@ type entry struct {
 // that each connection's consecutive frames leave in one contiguous write.
 // Event loop only.
 type outbound struct {
-	max   int                  // the hub's backlog cap
-	dirty []*Conn              // connections with a chain in this flush
-	queue []entry              // the chains
-	arena []byte               // small frames of this flush, back to back
-	iov   [][]byte             // writev scratch
-	held  map[*Conn]*heldQueue // congested connections (PolicyDropOldest)
-	costs map[*Conn]*costQueue // connections whose socket holds something (cost.go)
-	model CostModel            // Config.BufferCost
-	slack int                  // BufferSlack: the most a socket's ring costs beyond its pieces
+	max    int                  // the hub's backlog cap
+	dirty  []*Conn              // connections with a chain in this flush
+	queue  []entry              // the chains
+	arena  []byte               // small frames of this flush, back to back
+	zarena []byte               // small compressed frames, apart, so that a compressed connection's frames still meet
+	iov    [][]byte             // writev scratch
+	held   map[*Conn]*heldQueue // congested connections (PolicyDropOldest)
+	costs  map[*Conn]*costQueue // connections whose socket holds something (cost.go)
+	model  CostModel            // Config.BufferCost
+	slack  int                  // BufferSlack: the most a socket's ring costs beyond its pieces
 	// The buffer budget's books (budget.go): what costs' entries cost
 	// (booked), the partial input reported with Inbound, and the shard's
 	// total as last added to the hub's.
@@ -57,16 +58,18 @@ func (o *outbound) init(max int, model CostModel, slack int) {
 // of the arena, so that consecutive frames for one connection are contiguous
 // and leave in one write; large ones are written from their own buffer (the
 // job that carries them keeps it alive until the flush).
-func (o *outbound) place(b []byte) []byte {
+func (o *outbound) place(b []byte) []byte { return placeIn(&o.arena, b) }
+
+func placeIn(arena *[]byte, b []byte) []byte {
 	if len(b) >= directMin {
 		return b
 	}
-	if o.arena == nil {
-		o.arena = make([]byte, 0, arenaCap)
+	if *arena == nil {
+		*arena = make([]byte, 0, arenaCap)
 	}
-	start := len(o.arena)
-	o.arena = append(o.arena, b...)
-	return o.arena[start:len(o.arena):cap(o.arena)]
+	start := len(*arena)
+	*arena = append(*arena, b...)
+	return (*arena)[start:len(*arena):cap(*arena)]
 }
 
 // accepts reports whether c takes frames: attached, not sealed by its
@@ -78,23 +81,62 @@ func accepts(c *Conn) bool {
 // push queues f for c. Event loop only.
 func (s *Shard) push(c *Conn, f *codec.Frame) {
 	if accepts(c) {
-		b := s.out.place(f.Bytes())
-		s.offer(c, f, b, s.pieceCost(len(b)))
+		var e encodings
+		p := s.encode(&e, c, f)
+		s.offer(c, p.f, p.b, p.cost)
 	}
 }
 
-// pushAll queues f, placed once, for every connection in list but except.
+// pushAll queues f for every connection in list but except, each encoding
+// of it (plain, compressed) built and placed at most once, and only if a
+// recipient takes it.
 func (s *Shard) pushAll(list []*Conn, except *Conn, f *codec.Frame) {
-	if len(list) == 0 {
-		return
-	}
-	b := s.out.place(f.Bytes())
-	cost := s.pieceCost(len(b))
+	var e encodings
 	for _, c := range list {
 		if c != except && accepts(c) {
-			s.offer(c, f, b, cost)
+			p := s.encode(&e, c, f)
+			s.offer(c, p.f, p.b, p.cost)
 		}
 	}
+}
+
+// placed is one encoding of a message as this flush writes it.
+type placed struct {
+	f    *codec.Frame
+	b    []byte
+	cost int // what b costs as a piece of its own
+}
+
+// encodings are the encodings of one message placed so far.
+type encodings struct {
+	plain, z placed
+	tried    bool // z was asked for (its f is nil if compression does not pay)
+	size     int  // the payload's size, once tried
+}
+
+// encode returns the encoding of f for c: compressed for a connection that
+// negotiated permessage-deflate, if compressing pays and the message fits
+// the window the client allows; plain otherwise.
+func (s *Shard) encode(e *encodings, c *Conn, f *codec.Frame) *placed {
+	if c.zbits != 0 {
+		if !e.tried {
+			e.tried = true
+			e.size = len(f.Payload())
+			cfg := &s.hub.cfg
+			if z := f.Deflated(cfg.CompressionLevel, cfg.CompressionMin); z != nil {
+				b := placeIn(&s.out.zarena, z.Bytes())
+				e.z = placed{f: z, b: b, cost: s.pieceCost(len(b))}
+			}
+		}
+		if e.z.f != nil && (c.zbits >= 15 || e.size <= 1<<c.zbits) {
+			return &e.z
+		}
+	}
+	if e.plain.f == nil {
+		b := s.out.place(f.Bytes())
+		e.plain = placed{f: f, b: b, cost: s.pieceCost(len(b))}
+	}
+	return &e.plain
 }
 
 // chainLast queues c's close frame, whatever its backlog: it is the last
@@ -215,13 +257,18 @@ func (s *Shard) flush() {
 	o.dirty = o.dirty[:0]
 	clear(o.queue)
 	o.queue = o.queue[:0]
-	if cap(o.arena) > arenaKeepMax {
-		o.arena = nil
-	} else {
-		o.arena = o.arena[:0]
-	}
+	o.arena = resetArena(o.arena)
+	o.zarena = resetArena(o.zarena)
 	s.closeSlow()
 	s.checkBudget()
+}
+
+// resetArena empties an arena after its flush, dropping a large one.
+func resetArena(a []byte) []byte {
+	if cap(a) > arenaKeepMax {
+		return nil
+	}
+	return a[:0]
 }
 
 // write hands c's chain to its socket: one write(2) for a single piece,

@@ -32,6 +32,13 @@ type Config struct {
 	// together: socket backlogs at their cost and partial input reported
 	// with Inbound. Past it the largest are closed (budget.go).
 	MaxBuffered int
+	// CompressionLevel is the compress/flate level of messages sent to
+	// connections with permessage-deflate (default codec.BestSpeed), and
+	// CompressionMin the smallest payload compressed (default 128 bytes;
+	// negative: every one): a message is compressed once, on the first
+	// loop that has such a recipient, and shared by all of them.
+	CompressionLevel int
+	CompressionMin   int
 	// Policy is the slow-client policy (default PolicyClose).
 	Policy SlowPolicy
 	// FlushInterval, if positive, holds each loop's queued writes for up
@@ -62,6 +69,10 @@ type Config struct {
 // connection that its socket has not taken yet.
 const DefaultMaxBacklog = 4 << 20
 
+// DefaultCompressionMin is the default smallest payload compressed: under
+// it, deflate saves a few bytes at best.
+const DefaultCompressionMin = 128
+
 func (cfg *Config) fill() {
 	defaults := []struct {
 		d   *time.Duration
@@ -82,6 +93,15 @@ func (cfg *Config) fill() {
 		cfg.MaxBacklog = DefaultMaxBacklog
 	case cfg.MaxBacklog < 0:
 		cfg.MaxBacklog = int(^uint(0) >> 1)
+	}
+	if cfg.CompressionLevel == 0 {
+		cfg.CompressionLevel = codec.BestSpeed
+	}
+	switch {
+	case cfg.CompressionMin == 0:
+		cfg.CompressionMin = DefaultCompressionMin
+	case cfg.CompressionMin < 0:
+		cfg.CompressionMin = 0
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
