@@ -47,6 +47,12 @@ func TestBrowserChat(t *testing.T) {
 	}
 	must(t, "alice joins", alice.join("alice", "t1"))
 	must(t, "bob joins", bob.join("bob", "t1"))
+	for _, p := range []*page{alice, bob} {
+		must(t, p.name+"'s connection is compressed", chromedp.Do(p.ctx,
+			jsTrue(`document.getElementById("status").dataset.extensions.startsWith("permessage-deflate")`),
+			hasText("#status", "(compressed)"),
+		))
+	}
 	must(t, "bob sees alice", chromedp.Do(bob.ctx, memberIs("alice", true)))
 	must(t, "alice sees bob join", chromedp.Do(alice.ctx,
 		memberIs("bob", true),
@@ -59,6 +65,15 @@ func TestBrowserChat(t *testing.T) {
 		jsTrue(`document.getElementById("msg").value === ""`),
 	))
 	must(t, "bob sees alice's message", chromedp.Do(bob.ctx, chatIs("alice", "hello from alice")))
+
+	// Long enough to go compressed both ways: Chromium deflates what it
+	// sends, the server deflates what it publishes to the room.
+	long := strings.Repeat("a long message that compresses well; ", 60)
+	must(t, "alice sends a long message", chromedp.Do(alice.ctx,
+		chromedp.SetValue(chromedp.ID("msg"), long),
+		chromedp.Click(chromedp.ID("send")),
+	))
+	must(t, "bob sees the long message", chromedp.Do(bob.ctx, chatIs("alice", long)))
 
 	must(t, "bob sends with Enter", chromedp.Do(bob.ctx,
 		chromedp.SendKeys(chromedp.ID("msg"), "hi alice <b>& bob</b>"+kb.Enter),
@@ -112,6 +127,52 @@ func TestBrowserChat(t *testing.T) {
 		if errs := p.jsErrors(); len(errs) > 0 {
 			t.Errorf("%s's page threw: %s", p.name, strings.Join(errs, "; "))
 		}
+	}
+}
+
+// TestBrowserCompressedEcho: Chromium negotiates permessage-deflate with
+// the demo's /echo (the page reads ws.extensions) and large text and binary
+// messages round-trip: Chromium compresses them, the server inflates them,
+// and compresses the echo, which Chromium inflates.
+func TestBrowserCompressedEcho(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("WSHUB_REQUIRE_BROWSER") == "1" {
+			t.Fatalf("WSHUB_REQUIRE_BROWSER=1 but there is no browser: %v", err)
+		}
+		t.Skipf("no browser (%v); scripts/test.sh installs it", err)
+	}
+	t.Parallel()
+	addr := startDemo(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := newPage(t, startBrowser(t, ctx))
+	type result struct {
+		Ext    string `json:"ext"`
+		Text   bool   `json:"text"`
+		Binary bool   `json:"binary"`
+		Closed int    `json:"closed"`
+	}
+	must(t, "open the page", chromedp.Do(p.ctx, chromedp.Navigate("http://"+addr+"/")))
+	res, err := chromedp.Run(p.ctx, chromedp.Evaluate[result](`new Promise((resolve) => {
+		const ws = new WebSocket("ws://" + location.host + "/echo");
+		ws.binaryType = "arraybuffer";
+		const text = JSON.stringify(Array.from({length: 3000}, (_, i) => ({i, name: "player" + (i % 50), x: i * 1.5})));
+		const bin = new Uint8Array(200000).map((_, i) => (i * i) % 7);
+		const got = [];
+		ws.onopen = () => { ws.send(text); ws.send(bin); };
+		ws.onmessage = (ev) => {
+			got.push(ev.data);
+			if (got.length < 2) return;
+			const b = new Uint8Array(got[1]);
+			resolve({ext: ws.extensions, text: got[0] === text,
+				binary: b.length === bin.length && b.every((v, i) => v === bin[i])});
+			ws.close();
+		};
+		ws.onclose = (ev) => resolve({closed: ev.code});
+	})`, chromedp.EvalAwaitPromise))
+	must(t, "echo", err)
+	if !strings.HasPrefix(res.Ext, "permessage-deflate") || !res.Text || !res.Binary {
+		t.Fatalf("extensions %q, text echoed %v, binary echoed %v, closed %d", res.Ext, res.Text, res.Binary, res.Closed)
 	}
 }
 

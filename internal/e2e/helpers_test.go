@@ -39,10 +39,11 @@ func serve(t testing.TB, path string, h engine.Handler, opts ...engine.Option) *
 	return srv
 }
 
-// startDemo runs the chat demo (what cmd/wshub serves) on a free port.
+// startDemo runs the chat demo as cmd/wshub serves it by default
+// (permessage-deflate on) on a free port.
 func startDemo(t testing.TB) string {
 	t.Helper()
-	srv := demo.NewServer(demo.Config{Stats: true})
+	srv := demo.NewServer(demo.Config{Stats: true, Compression: engine.Compression{Enabled: true}})
 	start(t, srv)
 	return srv.Addr().String()
 }
