@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	"github.com/klauspost/compress/flate"
 
 	"github.com/wshub/wshub/codec"
@@ -430,4 +433,82 @@ func BenchmarkInflate(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzNegotiateDeflate: whatever a client offers, an accepted offer gets a
+// response that parses as valid permessage-deflate parameters, says
+// server_no_context_takeover, names client_max_window_bits only when the
+// offer did, and agrees with the windows it reports.
+func FuzzNegotiateDeflate(f *testing.F) {
+	for _, s := range []string{"permessage-deflate", "permessage-deflate; client_max_window_bits",
+		"permessage-deflate; server_max_window_bits=10; client_max_window_bits=9",
+		`permessage-deflate; server_max_window_bits="8", permessage-deflate`, "x, permessage-deflate; foo",
+		"permessage-deflate; client_no_context_takeover; server_no_context_takeover"} {
+		f.Add(s, uint8(0))
+		f.Add(s, uint8(12))
+	}
+	f.Fuzz(func(t *testing.T, offer string, bits uint8) {
+		d, ok := codec.NegotiateDeflate([]string{offer}, codec.DeflateConfig{ClientWindowBits: int(bits % 17)})
+		if !ok {
+			if d != (codec.Deflate{}) {
+				t.Fatalf("declined with %+v", d)
+			}
+			return
+		}
+		opts, good := httphead.ParseOptions([]byte(d.Response), nil)
+		if !good || len(opts) != 1 {
+			t.Fatalf("response %q does not parse", d.Response)
+		}
+		var p wsflate.Parameters
+		if err := p.Parse(opts[0]); err != nil || string(opts[0].Name) != "permessage-deflate" {
+			t.Fatalf("response %q: %v", d.Response, err)
+		}
+		if !p.ServerNoContextTakeover || d.ServerWindowBits < 8 || d.ServerWindowBits > 15 {
+			t.Fatalf("response %q, %+v", d.Response, d)
+		}
+		if (d.ClientWindowBits == 0) != p.ClientNoContextTakeover {
+			t.Fatalf("response %q but client window %d", d.Response, d.ClientWindowBits)
+		}
+		if p.ClientMaxWindowBits.Defined() && !strings.Contains(offer, "client_max_window_bits") {
+			t.Fatalf("response %q names client_max_window_bits, the offer %q did not", d.Response, offer)
+		}
+	})
+}
+
+// FuzzInflate: with permessage-deflate on, any input decodes to the same
+// outcome whole, split in two and byte by byte, and no message passes the
+// cap, however it inflates.
+func FuzzInflate(f *testing.F) {
+	var zw *flate.Writer
+	for i, p := range [][]byte{[]byte("hello"), jsonish(3000, 1), make([]byte, 5000), []byte("caf\xc3\xa9 \xff")} {
+		z := clientDeflate(f, zw, p)
+		f.Add(compressedFrames(ws.OpText, z, 1<<30), uint16(i*7), uint16(1000), i%2 == 0)
+		f.Add(compressedFrames(ws.OpBinary, z, 9), uint16(i*3), uint16(4096), false)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, split uint16, max uint16, window bool) {
+		decoder := func() *codec.Decoder {
+			d := &codec.Decoder{MaxMessage: int64(max)}
+			if window {
+				d.SetDeflate(15)
+			} else {
+				d.SetDeflate(0)
+			}
+			return d
+		}
+		whole := feed(t, decoder(), bytes.Clone(data))
+		for _, m := range whole.msgs {
+			if limit := int64(max); limit > 0 && int64(len(m.Payload)) > limit {
+				t.Fatalf("a %d-byte message passed the %d-byte cap", len(m.Payload), limit)
+			}
+		}
+		k := int(split) % (len(data) + 1)
+		c := bytes.Clone(data)
+		sameOutcome(t, "split", feed(t, decoder(), c[:k], c[k:]), whole)
+		c = bytes.Clone(data)
+		chunks := make([][]byte, len(c))
+		for i := range c {
+			chunks[i] = c[i : i+1]
+		}
+		sameOutcome(t, "byte by byte", feed(t, decoder(), chunks...), whole)
+	})
 }
