@@ -143,10 +143,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		return err
 	}
 	if b := cfg.clientWindowBits; b != 0 && (b < 8 || b > 15) {
-		return fmt.Errorf("%w: -client-window-bits must be 0 or 8-15, not %d", errUsage, b)
+		return fmt.Errorf("-client-window-bits must be 0 or 8-15, not %d", b)
 	}
 	if l := cfg.compressionLevel; l < -2 || l > 9 {
-		return fmt.Errorf("%w: -compression-level must be -2 to 9, not %d", errUsage, l)
+		return fmt.Errorf("-compression-level must be -2 to 9, not %d", l)
 	}
 	zMin := cfg.zMin
 	if zMin == 0 {

@@ -322,6 +322,10 @@ func TestFlags(t *testing.T) {
 			wantErr: `unexpected argument "extra"`},
 		{name: "bad address", args: []string{"-addr", "127.0.0.1:99999"}, wantCode: 1,
 			wantErr: "listen on 127.0.0.1:99999"},
+		{name: "client window out of range", args: []string{"-client-window-bits", "7"}, wantCode: 1,
+			wantErr: "-client-window-bits must be 0 or 8-15, not 7"},
+		{name: "compression level out of range", args: []string{"-compression-level", "10"}, wantCode: 1,
+			wantErr: "-compression-level must be -2 to 9, not 10"},
 		{name: "help", args: []string{"-h"}, wantCode: 0, wantErr: "-log-level"},
 	}
 	for _, tt := range tests {
@@ -355,13 +359,13 @@ func TestFlags(t *testing.T) {
 
 // startInProcess runs the server in this process on a free port; cleanup
 // stops it and waits for run to return.
-func startInProcess(t *testing.T) string {
+func startInProcess(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log-level", "nothing"}, io.Discard, ready)
+		errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-log-level", "nothing"}, args...), io.Discard, ready)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -383,6 +387,35 @@ func startInProcess(t *testing.T) string {
 		t.Fatal("server not ready within 10 s")
 	}
 	return ""
+}
+
+// TestCompressionFlag: by default the demo's routes answer a browser's
+// permessage-deflate offer; -compression=false answers none;
+// -client-window-bits lets the client keep a window.
+func TestCompressionFlag(t *testing.T) {
+	t.Parallel()
+	const offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{want: "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
+		{args: []string{"-compression=false"}, want: ""},
+		{args: []string{"-client-window-bits", "10"}, want: "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			addr := startInProcess(t, tt.args...)
+			for _, path := range []string{"/echo", "/ws?room=z"} {
+				c := wstest.DialTCP(t, addr)
+				c.Write([]byte(wstest.UpgradeRequest(addr, path, offer)))
+				if got := c.ExpectUpgrade().Header.Get("Sec-WebSocket-Extensions"); got != tt.want {
+					t.Fatalf("%s: Sec-WebSocket-Extensions %q, want %q", path, got, tt.want)
+				}
+			}
+		})
+	}
 }
 
 // roomView is what one named chat client knows about its room.
