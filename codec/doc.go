@@ -19,11 +19,22 @@
 //
 // A Decoder checks each frame header as soon as it is complete, unmasks
 // payloads in place, returns unfragmented messages and control frames
-// without copying, reassembles fragmented messages in a pooled buffer and
-// validates text as UTF-8 frame by frame. Frame is an encoded server frame
+// without copying when they arrived whole, takes the payload of a frame
+// still arriving as it comes, reassembles messages in a pooled buffer and
+// validates text as UTF-8 as it arrives, within a frame as well as across
+// fragments. Frame is an encoded server frame
 // with a reference count, built once and written to any number of
 // connections. AppendFrame builds arbitrary (also masked) frames for tests
 // and clients.
+//
+// # permessage-deflate (RFC 7692)
+//
+// NegotiateDeflate answers a client's offers (on gobwas/ws's wsflate
+// types), always with server_no_context_takeover: Frame.Deflated then
+// compresses a frame's message once, for every connection that negotiated
+// it. Decoder.SetDeflate makes a Decoder inflate messages with RSV1 set, with
+// pooled state, the message cap applied to the inflated size as it
+// inflates and text validated as it inflates.
 //
 // # Thread rules
 //
