@@ -501,14 +501,6 @@ func FuzzInflate(f *testing.F) {
 				t.Fatalf("a %d-byte message passed the %d-byte cap", len(m.Payload), limit)
 			}
 		}
-		k := int(split) % (len(data) + 1)
-		c := bytes.Clone(data)
-		sameOutcome(t, "split", feed(t, decoder(), c[:k], c[k:]), whole)
-		c = bytes.Clone(data)
-		chunks := make([][]byte, len(c))
-		for i := range c {
-			chunks[i] = c[i : i+1]
-		}
-		sameOutcome(t, "byte by byte", feed(t, decoder(), chunks...), whole)
+		sameWhenSplit(t, decoder, data, split, whole)
 	})
 }

@@ -26,16 +26,23 @@ func FuzzDecode(f *testing.F) {
 			return &codec.Decoder{Client: client, MaxMessage: int64(max)}
 		}
 		whole := feed(t, decoder(), bytes.Clone(data))
-		k := int(split) % (len(data) + 1)
-		c := bytes.Clone(data)
-		sameOutcome(t, "split", feed(t, decoder(), c[:k], c[k:]), whole)
-		c = bytes.Clone(data)
-		chunks := make([][]byte, len(c))
-		for i := range c {
-			chunks[i] = c[i : i+1]
-		}
-		sameOutcome(t, "byte by byte", feed(t, decoder(), chunks...), whole)
+		sameWhenSplit(t, decoder, data, split, whole)
 	})
+}
+
+// sameWhenSplit checks that data decodes as it did in one read (whole)
+// when it comes in two reads cut at split, and one byte at a time.
+func sameWhenSplit(t *testing.T, decoder func() *codec.Decoder, data []byte, split uint16, whole outcome) {
+	t.Helper()
+	k := int(split) % (len(data) + 1)
+	c := bytes.Clone(data)
+	sameOutcome(t, "split", feed(t, decoder(), c[:k], c[k:]), whole)
+	c = bytes.Clone(data)
+	chunks := make([][]byte, len(c))
+	for i := range c {
+		chunks[i] = c[i : i+1]
+	}
+	sameOutcome(t, "byte by byte", feed(t, decoder(), chunks...), whole)
 }
 
 func sameOutcome(t *testing.T, how string, got, want outcome) {

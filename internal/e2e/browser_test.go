@@ -23,12 +23,7 @@ const chromiumPath = "/usr/bin/chromium"
 // closes and alice sees him leave. Set WSHUB_SCREENSHOT=file.png to keep a
 // screenshot of alice's page.
 func TestBrowserChat(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("WSHUB_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("WSHUB_REQUIRE_BROWSER=1 but there is no browser: %v", err)
-		}
-		t.Skipf("no browser (%v); scripts/test.sh installs it", err)
-	}
+	needBrowser(t)
 	t.Parallel()
 	addr := startDemo(t)
 	url := "http://" + addr + "/"
@@ -135,12 +130,7 @@ func TestBrowserChat(t *testing.T) {
 // messages round-trip: Chromium compresses them, the server inflates them,
 // and compresses the echo, which Chromium inflates.
 func TestBrowserCompressedEcho(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("WSHUB_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("WSHUB_REQUIRE_BROWSER=1 but there is no browser: %v", err)
-		}
-		t.Skipf("no browser (%v); scripts/test.sh installs it", err)
-	}
+	needBrowser(t)
 	t.Parallel()
 	addr := startDemo(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -173,6 +163,18 @@ func TestBrowserCompressedEcho(t *testing.T) {
 	must(t, "echo", err)
 	if !strings.HasPrefix(res.Ext, "permessage-deflate") || !res.Text || !res.Binary {
 		t.Fatalf("extensions %q, text echoed %v, binary echoed %v, closed %d", res.Ext, res.Text, res.Binary, res.Closed)
+	}
+}
+
+// needBrowser skips the test when Chromium is not installed, or fails it
+// when WSHUB_REQUIRE_BROWSER=1 (scripts/test.sh sets it).
+func needBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("WSHUB_REQUIRE_BROWSER") == "1" {
+			t.Fatalf("WSHUB_REQUIRE_BROWSER=1 but there is no browser: %v", err)
+		}
+		t.Skipf("no browser (%v); scripts/test.sh installs it", err)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -63,12 +62,7 @@ func startGame(t *testing.T) string {
 // protocol game.v1; with a bad one it sees the hook's refusal as an error
 // and a close, never an open.
 func TestBrowserSubprotocolAndToken(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("WSHUB_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("WSHUB_REQUIRE_BROWSER=1 but there is no browser: %v", err)
-		}
-		t.Skipf("no browser (%v); scripts/test.sh installs it", err)
-	}
+	needBrowser(t)
 	t.Parallel()
 	addr := startGame(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
