@@ -88,9 +88,31 @@ type partial struct {
 
 var partials = sync.Pool{New: func() any { return new(partial) }}
 
-// fragPool holds message buffers; separate from the frame pool so that
-// each calibrates to its own sizes.
-var fragPool bytebufferpool.Pool
+// Message buffers: what has arrived of messages in progress, and inflated
+// messages. Separate from the frame pool and from each other, so that each
+// calibrates to its own sizes: inflated sizes are the client's to choose.
+var (
+	fragPool    bytebufferpool.Pool
+	inflatePool bytebufferpool.Pool
+)
+
+// takeFrag returns a buffer for a message in progress of which arrived
+// bytes are here. A pooled buffer much larger than that is not taken: a
+// client that announces a large frame and sends a byte of it must not pin
+// a buffer the pool sized for others (the buffer budget counts capacity,
+// and only from InboundMin up); the buffer grows as the message arrives.
+func takeFrag(arrived int) *bytebufferpool.ByteBuffer {
+	b := fragPool.Get()
+	if limit := 4*arrived + fragSlack; cap(b.B) > limit {
+		fragPool.Put(b)
+		b = &bytebufferpool.ByteBuffer{B: make([]byte, 0, min(limit, 2*arrived+512))}
+	}
+	return b
+}
+
+// fragSlack is the most a message buffer may hold beyond four times what
+// has arrived.
+const fragSlack = 4 << 10
 
 // SetDeflate turns permessage-deflate (RFC 7692) on for this connection:
 // RSV1 on a message's first frame marks it compressed. windowBits is the
@@ -223,7 +245,7 @@ func (d *Decoder) next(b []byte, m *Message) (size int, err error) {
 	if d.msg == nil {
 		p := partials.Get().(*partial)
 		p.op, p.z, p.utf8 = h.OpCode, h.Rsv&rsv1 != 0, utf8Accept
-		p.buf = fragPool.Get()
+		p.buf = takeFrag(int(min(int64(len(b)-hsize), h.Length)))
 		d.msg = p
 	}
 	p := d.msg
@@ -276,7 +298,13 @@ func (d *Decoder) inflate(op ws.OpCode, in []byte, p *partial, m *Message) error
 		p.op = op
 		d.done = p // released with the next Decode, or by fail
 	}
-	p.out = fragPool.Get()
+	p.out = inflatePool.Get()
+	if len(in) == 0 {
+		// Not a deflate stream (senders write 0x00 for an empty message,
+		// §7.2.3.6), but zlib-based receivers read it as empty: so do we.
+		m.OpCode, m.Payload = op, p.out.B[:0:0]
+		return nil
+	}
 	var dict []byte
 	if d.win != nil {
 		dict = d.win.buf
@@ -350,7 +378,7 @@ func release(p *partial) {
 		fragPool.Put(p.buf)
 	}
 	if p.out != nil {
-		fragPool.Put(p.out)
+		inflatePool.Put(p.out)
 	}
 	*p = partial{}
 	partials.Put(p)

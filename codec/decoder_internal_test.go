@@ -62,3 +62,26 @@ func TestRsvHook(t *testing.T) {
 		)
 	}
 }
+
+// TestPartialFrameBuffer: a frame that has barely begun does not pin a
+// message buffer sized for others: after the pool has seen 1 MiB messages,
+// 15 bytes announcing a 1 MiB frame hold a few KiB.
+func TestPartialFrameBuffer(t *testing.T) {
+	for range 64 {
+		b := fragPool.Get()
+		b.B = make([]byte, 1<<20)
+		fragPool.Put(b)
+	}
+	wire := appendHeader(nil, ws.Header{OpCode: ws.OpBinary, Fin: true, Masked: true, Length: 1 << 20})
+	wire = append(wire, 'x')
+	for range 20 {
+		d := Decoder{MaxMessage: 2 << 20}
+		if _, n, err := d.Decode(append([]byte(nil), wire...)); err != nil || n != len(wire) {
+			t.Fatalf("Decode: %d, %v", n, err)
+		}
+		if got := d.Buffered(); got > fragSlack+8 {
+			t.Fatalf("a 1-byte start of a frame holds a %d-byte buffer", got)
+		}
+		d.Reset()
+	}
+}

@@ -56,15 +56,6 @@ type Deflate struct {
 	Response string
 }
 
-// MaxCompressed is the largest payload a connection with this
-// negotiation may receive compressed (see Deflate.ServerWindowBits).
-func (d Deflate) MaxCompressed() int {
-	if d.ServerWindowBits >= 15 {
-		return int(^uint(0) >> 1)
-	}
-	return 1 << d.ServerWindowBits
-}
-
 // NegotiateDeflate reads the Sec-WebSocket-Extensions lines of an opening
 // handshake and accepts the first permessage-deflate offer it can (offers
 // come in the client's order of preference, RFC 6455 §9.1). ok is false

@@ -277,6 +277,7 @@ func TestInflateViolations(t *testing.T) {
 		{name: "invalid UTF-8 inside, fragmented", deflate: true, wire: compressedFrames(ws.OpText, badUTF8, 5), want: codec.ErrInvalidUTF8},
 		{name: "truncated UTF-8 at the end", deflate: true, wire: compressedFrames(ws.OpText, clientDeflate(t, nil, []byte("caf\xc3")), 1<<30),
 			want: codec.ErrInvalidUTF8},
+		{name: "empty compressed payload: an empty message", deflate: true, wire: codec.AppendFrame(nil, ws.Header{Fin: true, Rsv: rsv1, OpCode: ws.OpText, Masked: true, Mask: m}, nil)},
 		{name: "binary may hold anything", deflate: true, wire: compressedFrames(ws.OpBinary, badUTF8, 1<<30)},
 		{name: "uncompressed message with deflate on", deflate: true, wire: codec.AppendFrame(nil, ws.Header{Fin: true, OpCode: ws.OpText, Masked: true, Mask: m}, []byte("plain"))},
 	}
@@ -319,6 +320,21 @@ func TestDeflateBomb(t *testing.T) {
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4*limit+(256<<10) {
 		t.Fatalf("allocated %d bytes for a %d-byte cap", grew, limit)
+	}
+	// Incompressible data at the cap inflates, though deflate made it a
+	// little larger than the cap on the wire.
+	random := make([]byte, limit)
+	for i := range random {
+		random[i] = byte(rand.Uint32())
+	}
+	z = clientDeflate(t, nil, random)
+	if len(z) <= limit {
+		t.Fatalf("random data compressed to %d bytes", len(z))
+	}
+	d = codec.Decoder{MaxMessage: limit}
+	d.SetDeflate(0)
+	if msgs, err := decodeAll(&d, compressedFrames(ws.OpBinary, z, 1<<30), 0); err != nil || len(msgs) != 1 {
+		t.Fatalf("incompressible message at the cap, %d bytes compressed: %v", len(z), err)
 	}
 	// Just under the cap inflates.
 	d = codec.Decoder{MaxMessage: limit}

@@ -109,10 +109,22 @@ func (d *Decoder) checkHeader(h ws.Header) error {
 	if h.Length < 0 {
 		return ErrLengthMSB
 	}
-	if h.OpCode.IsData() && h.Length > d.maxMessage()-int64(d.buffered()) {
+	if h.OpCode.IsData() && h.Length > d.wireMax(h)-int64(d.buffered()) {
 		return ErrMessageTooBig
 	}
 	return nil
+}
+
+// wireMax is the most a message may take on the wire: the cap, and for a
+// compressed message a little more (what deflate adds to incompressible
+// data: 5 bytes per 64 KiB stored block, and a few for the stream's ends),
+// since the cap that matters is then its inflated size.
+func (d *Decoder) wireMax(h ws.Header) int64 {
+	limit := d.maxMessage()
+	if h.Rsv&rsv1 != 0 || d.msg != nil && d.msg.z {
+		limit += limit/1024 + 64
+	}
+	return limit
 }
 
 // state describes the decoder to ws.CheckHeader.

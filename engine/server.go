@@ -69,8 +69,10 @@ type Compression struct {
 	Enabled bool
 	// ClientWindowBits (8-15) lets clients keep their compression context
 	// across messages, for a better ratio on chatty streams, at the cost
-	// of 2^ClientWindowBits bytes kept per connection (see
-	// codec.DeflateConfig). 0: no client context.
+	// of 2^ClientWindowBits bytes kept per connection from its first
+	// compressed message on, outside the buffer budget, and a copy of the
+	// window per message received (see codec.DeflateConfig). 0: no client
+	// context.
 	ClientWindowBits int
 }
 

@@ -17,8 +17,8 @@ import (
 func (s *Server) traffic(c *Conn) {
 	gc := c.sock.gc
 	if need := c.dec.Need(); need > 0 && reading(c) && gc.InboundBuffered() < need {
-		// A large frame is still arriving: peeking at it now would copy
-		// everything buffered so far, once per read.
+		// A control frame is still arriving (data frames are taken as they
+		// come): nothing to do until all of it is here.
 		s.hub.Read(&c.hc, true)
 		s.reportInbound(c)
 		return

@@ -81,7 +81,7 @@ func accepts(c *Conn) bool {
 // push queues f for c. Event loop only.
 func (s *Shard) push(c *Conn, f *codec.Frame) {
 	if accepts(c) {
-		var e encodings
+		e := newEncodings()
 		p := s.encode(&e, c, f)
 		s.offer(c, p.f, p.b, p.cost)
 	}
@@ -91,7 +91,7 @@ func (s *Shard) push(c *Conn, f *codec.Frame) {
 // of it (plain, compressed) built and placed at most once, and only if a
 // recipient takes it.
 func (s *Shard) pushAll(list []*Conn, except *Conn, f *codec.Frame) {
-	var e encodings
+	e := newEncodings()
 	for _, c := range list {
 		if c != except && accepts(c) {
 			p := s.encode(&e, c, f)
@@ -111,25 +111,31 @@ type placed struct {
 type encodings struct {
 	plain, z placed
 	tried    bool // z was asked for (its f is nil if compression does not pay)
-	size     int  // the payload's size, once tried
+	size     int  // the payload's size; -1 until a compressed recipient asks
 }
+
+func newEncodings() encodings { return encodings{size: -1} }
 
 // encode returns the encoding of f for c: compressed for a connection that
 // negotiated permessage-deflate, if compressing pays and the message fits
 // the window the client allows; plain otherwise.
 func (s *Shard) encode(e *encodings, c *Conn, f *codec.Frame) *placed {
 	if c.zbits != 0 {
-		if !e.tried {
-			e.tried = true
+		if e.size < 0 {
 			e.size = len(f.Payload())
-			cfg := &s.hub.cfg
-			if z := f.Deflated(cfg.CompressionLevel, cfg.CompressionMin); z != nil {
-				b := placeIn(&s.out.zarena, z.Bytes())
-				e.z = placed{f: z, b: b, cost: s.pieceCost(len(b))}
-			}
 		}
-		if e.z.f != nil && (c.zbits >= 15 || e.size <= 1<<c.zbits) {
-			return &e.z
+		if c.zbits >= 15 || e.size <= 1<<c.zbits {
+			if !e.tried {
+				e.tried = true
+				cfg := &s.hub.cfg
+				if z := f.Deflated(cfg.CompressionLevel, cfg.CompressionMin); z != nil {
+					b := placeIn(&s.out.zarena, z.Bytes())
+					e.z = placed{f: z, b: b, cost: s.pieceCost(len(b))}
+				}
+			}
+			if e.z.f != nil {
+				return &e.z
+			}
 		}
 	}
 	if e.plain.f == nil {
