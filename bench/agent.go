@@ -51,7 +51,7 @@ func newAgent(cfg Config) (*agent, error) {
 	}
 	a.cli = cli
 	rate := max(cfg.DialRate/cfg.Procs, 1)
-	a.dial = newDialer(cfg.Addr, rate, cfg.DialWorkers, MaxConnsPerProc, a.enroll)
+	a.dial = newDialer(cfg.Addr, cfg.Compression, rate, cfg.DialWorkers, MaxConnsPerProc, a.enroll)
 	return a, nil
 }
 
@@ -141,6 +141,8 @@ func (a *agent) newPeer(i int) *peer {
 		p.offset = jitter(i, c.interval())
 	case ScenarioEcho:
 		p.warmer = true
+	case ScenarioInflate:
+		p.pub, p.warmer = true, true
 	}
 	return p
 }

@@ -34,12 +34,21 @@ type peer struct {
 	warmer bool       // sends the warm-up message
 	offset int64      // ns after the start when its first message is due
 
+	// Set by the dialer before the socket is enrolled.
+	deflate *deflateParams // permessage-deflate negotiated; nil = none
+
 	// Owned by the event loop of the current socket.
 	gc      gnet.Conn
 	loop    *loop
 	dec     codec.Decoder
-	pending []byte // bytes read after the 101 head, decoded in OnOpen
+	z       *zreader // decodes instead of dec when deflate is negotiated
+	pending []byte   // bytes read after the 101 head, decoded in OnOpen
 	warmed  bool
+	// inflate: the message whose pong is awaited, the stamp of its ping,
+	// and when that ping was last sent (0: none awaited).
+	probeSeq  uint64
+	probeSent int64
+	probeAt   int64
 
 	// Safe from any goroutine.
 	state atomic.Int32 // peerNew, peerOpen, peerClosed
@@ -61,13 +70,17 @@ type loop struct {
 
 	hist    Histogram
 	rng     *rand.Rand
-	payload []byte  // message being built: stamp + padding
-	out     []byte  // frames not yet written
-	outPeer *peer   // the peer out is for
-	peers   []*peer // every peer first opened on this loop
+	pay     *payloads
+	inf     inflater
+	zs      ZTraffic // compressed traffic, and the inflate scenario's echoes
+	msg     []byte   // message being built
+	out     []byte   // frames not yet written
+	outPeer *peer    // the peer out is for
+	peers   []*peer  // every peer first opened on this loop
 	sched   schedule
 	echoEnd int64 // echo: no new message at or after this time (Unix ns)
 	sendDue gnet.RunnableFunc
+	reping  gnet.RunnableFunc // inflate: re-send the pings whose pongs are overdue
 
 	delivered atomic.Int64           // measured messages received
 	sent      atomic.Int64           // measured messages sent
@@ -89,12 +102,10 @@ const noneDue = int64(1<<63 - 1)
 
 func newLoop(a *agent, el gnet.EventLoop) *loop {
 	l := &loop{a: a, el: el, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
-	l.payload = make([]byte, a.cfg.Size)
-	for i := StampLen; i < len(l.payload); i++ {
-		l.payload[i] = 'x'
-	}
+	l.pay = newPayloads(a.cfg.Payload, a.cfg.Size)
 	l.nextDue.Store(noneDue)
 	l.sendDue = func(context.Context) error { l.runSchedule(); return nil }
+	l.reping = func(context.Context) error { l.repingOverdue(time.Now().UnixNano()); return nil }
 	return l
 }
 
@@ -110,6 +121,11 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	l := h.a.loopOf(c.EventLoop())
 	p.gc, p.loop, p.warmed = c, l, false
 	p.dec = codec.Decoder{Client: true, MaxMessage: maxClientMessage}
+	p.z = nil
+	if p.deflate != nil {
+		sc := h.a.cfg.Scenario
+		p.z = &zreader{params: *p.deflate, discard: sc == ScenarioInflate, share: sc == ScenarioBroadcast || sc == ScenarioRooms}
+	}
 	if p.opens.Add(1) == 1 {
 		l.peers = append(l.peers, p)
 	}
@@ -159,6 +175,7 @@ func (h *handler) OnClose(c gnet.Conn, _ error) gnet.Action {
 	l := p.loop
 	p.state.Store(peerClosed)
 	p.dec.Reset()
+	p.z = nil
 	l.open.Add(-1)
 	if h.a.stopping.Load() {
 		return gnet.None
@@ -179,7 +196,7 @@ func (l *loop) consume(p *peer, b []byte) (int, gnet.Action) {
 	var n int
 	var got int64
 	for {
-		m, k, err := p.dec.Decode(b[n:])
+		m, k, err := l.decode(p, b[n:])
 		n += k
 		if err != nil {
 			l.malformed(err)
@@ -190,15 +207,34 @@ func (l *loop) consume(p *peer, b []byte) (int, gnet.Action) {
 			l.publish(got, now)
 			return n, gnet.None
 		case ws.OpBinary, ws.OpText:
+			if l.a.cfg.Scenario == ScenarioInflate {
+				l.zs.Echoes++ // the route echoes: read and dropped
+				continue
+			}
 			got += l.data(p, m.Payload, now)
 		case ws.OpPing:
 			l.control(p, ws.OpPong, m.Payload)
+		case ws.OpPong:
+			got += l.pong(p, m.Payload, now)
 		case ws.OpClose:
 			l.publish(got, now)
 			l.control(p, ws.OpClose, closeBody(m))
 			return n, gnet.Close
 		}
 	}
+}
+
+// decode decodes with p's zreader when it negotiated permessage-deflate,
+// else with its codec.Decoder, and counts what was compressed.
+func (l *loop) decode(p *peer, b []byte) (codec.Message, int, error) {
+	if p.z == nil {
+		return p.dec.Decode(b)
+	}
+	m, n, err := p.z.decode(b, &l.inf)
+	if err == nil && (m.OpCode == ws.OpText || m.OpCode == ws.OpBinary) {
+		l.zs.count(&m)
+	}
+	return m.Message, n, err
 }
 
 // publish makes a batch of deliveries visible to the agent.
@@ -228,7 +264,7 @@ func closeBody(m codec.Message) []byte {
 // data handles one data message and reports whether it was a measured
 // delivery.
 func (l *loop) data(p *peer, payload []byte, now int64) int64 {
-	st, err := ReadStamp(payload)
+	st, err := l.pay.readStamp(payload)
 	if err != nil {
 		l.malformed(err)
 		return 0
@@ -261,23 +297,110 @@ func (l *loop) mask() (m [4]byte) {
 	return m
 }
 
-// send encodes message seq of p, stamped now, into l.out; flush writes it.
-// Consecutive messages of one peer leave in one write.
-func (l *loop) send(p *peer, seq uint64) {
-	if !p.isOpen() || p.loop != l {
+// pong handles a pong: in the inflate scenario, the answer to the ping
+// that followed message seq, which the server has therefore read. It
+// reports whether it was a measured delivery, and sends the next message.
+// The pong of a ping sent again (repingOverdue) is dropped.
+func (l *loop) pong(p *peer, payload []byte, now int64) int64 {
+	if l.a.cfg.Scenario != ScenarioInflate {
+		return 0
+	}
+	st, err := ReadStamp(payload)
+	if err != nil || len(payload) != StampLen || st.Publisher != p.id {
+		l.malformed(errBadPong)
+		return 0
+	}
+	if p.probeAt == 0 || st.Seq != p.probeSeq {
+		return 0 // answered already
+	}
+	p.probeAt = 0
+	if st.Seq == 0 {
+		if !p.warmed {
+			p.warmed = true
+			l.warm.Add(1)
+		}
+		return 0
+	}
+	l.hist.Record(now - st.Sent)
+	if st.Seq < uint64(l.a.cfg.Msgs) {
+		l.probe(p, st.Seq+1)
+	}
+	return 1
+}
+
+// probe sends message seq of p and a ping stamped like it, whose pong
+// says that the server has read the message; it writes both at once.
+func (l *loop) probe(p *peer, seq uint64) {
+	if !l.send(p, seq) {
 		return
+	}
+	p.probeSeq, p.probeSent = seq, time.Now().UnixNano()
+	l.ping(p)
+	l.flush()
+}
+
+// ping appends p's probe ping to l.out, which holds p's frames or none.
+func (l *loop) ping(p *peer) {
+	var b [StampLen]byte
+	Stamp{Sent: p.probeSent, Seq: p.probeSeq, Publisher: p.id}.Put(b[:])
+	l.out = codec.AppendFrame(l.out, ws.Header{Fin: true, OpCode: ws.OpPing, Masked: true, Mask: l.mask()}, b[:])
+	l.outPeer = p
+	p.probeAt = time.Now().UnixNano()
+}
+
+// repingAfter is how long a probe's pong may take before its ping is
+// sent again: a server may drop a pong it cannot write in time (gorilla's
+// default ping handler gives up after 1 s), which would stall the
+// connection for good.
+const repingAfter = time.Second
+
+// repingOverdue sends again, with the same stamp, every probe ping of the
+// loop whose pong is overdue at now. Loop only.
+func (l *loop) repingOverdue(now int64) {
+	for _, p := range l.peers {
+		if p.loop != l || !p.isOpen() || p.probeAt == 0 || now-p.probeAt < int64(repingAfter) {
+			continue
+		}
+		l.flush()
+		l.ping(p)
+		l.flush()
+		l.zs.Repings++
+	}
+}
+
+// send encodes message seq of p, stamped now, into l.out, compressed if p
+// negotiated permessage-deflate; flush writes it. Consecutive messages of
+// one peer leave in one write. It reports whether p was open on l.
+func (l *loop) send(p *peer, seq uint64) bool {
+	if !p.isOpen() || p.loop != l {
+		return false
 	}
 	if l.outPeer != p || len(l.out) >= 32<<10 {
 		l.flush()
 	}
 	now := time.Now().UnixNano()
-	Stamp{Sent: now, Seq: seq, Publisher: p.id}.Put(l.payload)
-	l.out = codec.AppendFrame(l.out, ws.Header{Fin: true, OpCode: ws.OpBinary, Masked: true, Mask: l.mask()}, l.payload)
+	st := Stamp{Sent: now, Seq: seq, Publisher: p.id}
+	h := ws.Header{Fin: true, OpCode: l.pay.opCode(), Masked: true, Mask: l.mask()}
+	if p.z != nil {
+		var err error
+		if l.msg, err = l.pay.appendCompressed(l.msg[:0], st, p.z.params.clientBits); err != nil {
+			l.malformed(err)
+			return false
+		}
+		h.Rsv = rsv1
+		l.zs.Sent++
+		l.zs.SentRaw += int64(l.pay.size)
+		l.zs.SentWire += int64(len(l.msg))
+	} else {
+		l.msg = l.pay.appendPlain(l.msg[:0], st)
+	}
+	l.out = codec.AppendFrame(l.out, h, l.msg)
 	l.outPeer = p
 	if seq != 0 {
 		l.sent.Add(1)
 		l.first.CompareAndSwap(0, now)
 	}
+	return true
 }
 
 // flush writes l.out to its peer. gnet copies what the socket does not

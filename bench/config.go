@@ -18,7 +18,12 @@ const (
 	ScenarioRooms     = "rooms"
 	ScenarioEcho      = "echo"
 	ScenarioConnect   = "connect"
+	ScenarioInflate   = "inflate"
 )
+
+// DefaultSink is the inflate scenario's route: the server reads each
+// message and sends nothing back.
+const DefaultSink = "/sink"
 
 // Broadcast modes.
 const (
@@ -55,6 +60,13 @@ type Config struct {
 	Settle   time.Duration `json:"settle"`            // idle: wait before measuring memory
 	Restart  string        `json:"restart,omitempty"` // connect: shell command that restarts the server
 
+	// Compression offers permessage-deflate (RFC 7692) as Chromium does:
+	// compressed messages are inflated, and messages are sent compressed
+	// on every connection that negotiated it.
+	Compression bool   `json:"compression,omitempty"`
+	Payload     string `json:"payload"`          // PayloadBinary or PayloadJSON
+	Target      string `json:"target,omitempty"` // inflate: the route messages go to (DefaultSink)
+
 	Sources     []netip.Addr `json:"sources"`      // local addresses to dial from, in rotation
 	DialRate    int          `json:"dial_rate"`    // connections per second, all processes together
 	DialWorkers int          `json:"dial_workers"` // concurrent dials per process
@@ -77,8 +89,21 @@ func (c Config) withDefaults() Config {
 	if len(c.IdleAt) == 0 {
 		c.IdleAt = []int{4000, 16000}
 	}
+	if c.Scenario == ScenarioInflate {
+		setDefault(&c.Msgs, 20)
+		setDefault(&c.Size, 64<<10)
+		if c.Payload == "" {
+			c.Payload = PayloadJSON
+		}
+		if c.Target == "" {
+			c.Target = DefaultSink
+		}
+	}
 	setDefault(&c.Msgs, 100)
 	setDefault(&c.Size, 64)
+	if c.Payload == "" {
+		c.Payload = PayloadBinary
+	}
 	if c.Mode == "" {
 		c.Mode = ModeBurst
 	}
@@ -114,8 +139,20 @@ func (c *Config) check() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return configErr("server address %q: %v", c.Addr, err)
 	}
-	if c.Size < StampLen {
-		return configErr("-size %d is below the %d-byte message header", c.Size, StampLen)
+	switch c.Payload {
+	case PayloadBinary:
+		if c.Size < StampLen {
+			return configErr("-size %d is below the %d-byte message header", c.Size, StampLen)
+		}
+	case PayloadJSON:
+		if c.Size < minJSONSize {
+			return configErr("-size %d is below the %d bytes of the smallest JSON message", c.Size, minJSONSize)
+		}
+	default:
+		return configErr("-payload %q: want binary or json", c.Payload)
+	}
+	if c.Size > maxClientMessage {
+		return configErr("-size %d is over the %d-byte message cap", c.Size, maxClientMessage)
 	}
 	if c.Rate <= 0 || math.IsInf(c.Rate, 0) || math.IsNaN(c.Rate) {
 		return configErr("-rate must be a positive number")
@@ -147,9 +184,16 @@ func (c *Config) checkScenario() error {
 		if c.quota() < 1 {
 			return configErr("-duration %v at -rate %g sends no message", c.Duration, c.Rate)
 		}
+	case ScenarioInflate:
+		if !c.Compression {
+			return configErr("-scenario inflate sends compressed messages: add -compression")
+		}
+		if !strings.HasPrefix(c.Target, "/") {
+			return configErr("-target %q: want a path", c.Target)
+		}
 	case ScenarioEcho, ScenarioConnect:
 	default:
-		return configErr("-scenario %q: want idle, broadcast, rooms, echo or connect", c.Scenario)
+		return configErr("-scenario %q: want idle, broadcast, rooms, echo, connect or inflate", c.Scenario)
 	}
 	return nil
 }
@@ -189,6 +233,8 @@ func (c *Config) target(i int) string {
 	switch c.Scenario {
 	case ScenarioEcho:
 		return "/echo"
+	case ScenarioInflate:
+		return c.Target
 	case ScenarioRooms:
 		return "/ws?room=room-" + strconv.Itoa(i%c.Rooms)
 	case ScenarioBroadcast:

@@ -29,29 +29,32 @@ type dialJob struct {
 type dialResult struct {
 	p         *peer
 	err       error
-	handshake time.Duration // dial + opening handshake
+	handshake time.Duration  // dial + opening handshake
+	deflate   *deflateParams // the permessage-deflate negotiated, nil = none
 }
 
 // dialer opens connections with a few workers at a bounded rate: dial from
 // the peer's source address, upgrade synchronously on the net.Conn, then
 // hand the socket to the gnet client.
 type dialer struct {
-	addr    string
-	limit   limiter
-	jobs    chan dialJob
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	enroll  func(p *peer, c net.Conn) error
-	redials atomic.Int64
+	addr     string
+	compress bool // offer permessage-deflate
+	limit    limiter
+	jobs     chan dialJob
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	enroll   func(p *peer, c net.Conn) error
+	redials  atomic.Int64
 }
 
-func newDialer(addr string, rate, workers, maxConns int, enroll func(*peer, net.Conn) error) *dialer {
+func newDialer(addr string, compress bool, rate, workers, maxConns int, enroll func(*peer, net.Conn) error) *dialer {
 	d := &dialer{
-		addr:   addr,
-		limit:  limiter{every: time.Second / time.Duration(rate)},
-		jobs:   make(chan dialJob, maxConns+workers),
-		stop:   make(chan struct{}),
-		enroll: enroll,
+		addr:     addr,
+		compress: compress,
+		limit:    limiter{every: time.Second / time.Duration(rate)},
+		jobs:     make(chan dialJob, maxConns+workers),
+		stop:     make(chan struct{}),
+		enroll:   enroll,
 	}
 	d.wg.Add(workers)
 	for range workers {
@@ -79,7 +82,7 @@ func (d *dialer) work() {
 			start := time.Now()
 			err := d.open(job.p)
 			if job.done != nil {
-				job.done <- dialResult{p: job.p, err: err, handshake: time.Since(start)}
+				job.done <- dialResult{p: job.p, err: err, handshake: time.Since(start), deflate: job.p.deflate}
 			} else if err != nil {
 				d.retry(job.p)
 			}
@@ -106,7 +109,7 @@ func (d *dialer) open(p *peer) error {
 		_ = c.Close()
 		return errSelfConnect
 	}
-	p.pending, err = upgrade(c, d.addr, p.target, time.Now().Add(handshakeTimeout))
+	p.pending, p.deflate, err = upgrade(c, d.addr, p.target, d.compress, time.Now().Add(handshakeTimeout))
 	if err != nil {
 		_ = c.Close()
 		return err

@@ -17,7 +17,10 @@
 // # Messages
 //
 // Every data message starts with a Stamp (send time, sequence, publisher),
-// padded to Config.Size. Receivers record now − send time into a
+// padded to Config.Size: a binary message, or with Config.Payload "json"
+// a text message of JSON-like game state and chat objects with varying
+// numbers, whose first field is the stamp in hex (AppendJSONStamp,
+// AppendJSONBody). Receivers record now − send time into a
 // Histogram per event loop (log-linear, ~1% from 1 µs to 137 s, no
 // allocation per record); the histograms are merged at the end. Before the
 // measured phase every connection must receive a warm-up message (sequence
@@ -25,12 +28,34 @@
 // loop, triggered by one pacer goroutine through EventLoop.Execute, once
 // per loop and due time, never per connection.
 //
+// # Compression
+//
+// With Config.Compression the handshake offers permessage-deflate (RFC
+// 7692) as Chromium does ("permessage-deflate; client_max_window_bits")
+// and checks the answer (§7.1). A connection that negotiated it is decoded
+// by a zreader instead of codec.Decoder: a message whose first frame has
+// RSV1 is inflated (klauspost/compress/flate) after 00 00 ff ff is
+// appended, with the connection's last 32 KiB (2^server_max_window_bits)
+// as the window unless the server said server_no_context_takeover. Then
+// the servers compress a broadcast once and send every member the same
+// bytes, so a loop inflates each such message once and compares the bytes
+// of the other copies (a memo): one client process plays thousands of
+// browsers without being the bottleneck, and checks every copy exactly.
+// What a client sends on such a connection is compressed, each message on
+// its own: its stamp in a stored block, then its body, compressed once per
+// loop (bodies depend only on the sequence number modulo a few dozen
+// variants). A run where a connection did not get compression fails.
+//
 // # Scenarios
 //
 // idle (server memory per added connection), broadcast (one publisher, all
 // connections in one room, burst or steady), rooms (every member of R rooms
 // publishes at a rate), echo (closed loop), connect (handshakes per second,
-// and with a restart command the time until every client has redialled).
+// and with a restart command the time until every client has redialled),
+// inflate (every connection sends Msgs compressed messages to /sink, each
+// followed by a ping whose pong says the server has read it, then the
+// next: server CPU per MB inflated, and its RSS and heap at their peak; a
+// server without /sink is measured on /echo, and the result says so).
 // Run returns a Result; Result.OK is false when a message was lost or a
 // connection failed, and Result.Failures says which and how many.
 //

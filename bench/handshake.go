@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"net"
 	"strings"
 	"time"
@@ -25,36 +26,45 @@ func newKey() string {
 }
 
 // appendUpgradeRequest appends the opening handshake for target ("/ws?room=x")
-// on host.
-func appendUpgradeRequest(dst []byte, host, target, key string) []byte {
+// on host, offering the extensions ext ("" for none).
+func appendUpgradeRequest(dst []byte, host, target, key, ext string) []byte {
 	dst = append(dst, "GET "...)
 	dst = append(dst, target...)
 	dst = append(dst, " HTTP/1.1\r\nHost: "...)
 	dst = append(dst, host...)
 	dst = append(dst, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)
 	dst = append(dst, key...)
+	if ext != "" {
+		dst = append(dst, "\r\nSec-WebSocket-Extensions: "...)
+		dst = append(dst, ext...)
+	}
 	return append(dst, "\r\nSec-WebSocket-Version: 13\r\n\r\n"...)
 }
 
-// upgrade performs the opening handshake on c synchronously and returns the
-// bytes that arrived after the response head (frames the server sent right
-// away), which the caller must decode before anything read later.
-func upgrade(c net.Conn, host, target string, deadline time.Time) (leftover []byte, err error) {
+// upgrade performs the opening handshake on c synchronously, offering
+// permessage-deflate when compress is set, and returns the bytes that
+// arrived after the response head (frames the server sent right away),
+// which the caller must decode before anything read later, and the
+// permessage-deflate the server accepted (nil: none).
+func upgrade(c net.Conn, host, target string, compress bool, deadline time.Time) (leftover []byte, z *deflateParams, err error) {
 	if err = c.SetDeadline(deadline); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	key := newKey()
-	if _, err = c.Write(appendUpgradeRequest(make([]byte, 0, 256), host, target, key)); err != nil {
-		return nil, err
+	key, ext := newKey(), ""
+	if compress {
+		ext = deflateOffer
+	}
+	if _, err = c.Write(appendUpgradeRequest(make([]byte, 0, 256), host, target, key, ext)); err != nil {
+		return nil, nil, err
 	}
 	head, rest, err := readHead(c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err = checkUpgradeResponse(head, key); err != nil {
-		return nil, err
+	if z, err = checkUpgradeResponse(head, key, compress); err != nil {
+		return nil, nil, err
 	}
-	return rest, c.SetDeadline(time.Time{})
+	return rest, z, c.SetDeadline(time.Time{})
 }
 
 // readHead reads from c until the end of a response head and splits what it
@@ -81,21 +91,35 @@ func readHead(c net.Conn) (head, rest []byte, err error) {
 
 // checkUpgradeResponse accepts a "101" status line with
 // Sec-WebSocket-Accept matching key (RFC 6455 §4.1, client requirements
-// 1 and 4). Header names are case-insensitive.
-func checkUpgradeResponse(head []byte, key string) error {
+// 1 and 4) and, when deflate was offered, the server's answer to it
+// (requirement 5: no extension that was not offered). It returns the
+// permessage-deflate accepted, nil if none. Header names are
+// case-insensitive.
+func checkUpgradeResponse(head []byte, key string, offered bool) (*deflateParams, error) {
 	status, fields, _ := strings.Cut(string(head), "\r\n")
 	if !strings.HasPrefix(status, "HTTP/1.1 101 ") && status != "HTTP/1.1 101" {
-		return &HandshakeError{Status: status, Reason: "no 101 Switching Protocols"}
+		return nil, &HandshakeError{Status: status, Reason: "no 101 Switching Protocols"}
 	}
-	want := codec.AcceptKey(key)
+	var accept, exts []string
 	for line := range strings.SplitSeq(fields, "\r\n") {
 		name, value, _ := strings.Cut(line, ":")
-		if strings.EqualFold(strings.TrimSpace(name), "Sec-WebSocket-Accept") {
-			if strings.TrimSpace(value) != want {
-				return &HandshakeError{Status: status, Reason: "wrong Sec-WebSocket-Accept"}
-			}
-			return nil
+		switch name = strings.TrimSpace(name); {
+		case strings.EqualFold(name, "Sec-WebSocket-Accept"):
+			accept = append(accept, strings.TrimSpace(value))
+		case strings.EqualFold(name, "Sec-WebSocket-Extensions"):
+			exts = append(exts, strings.TrimSpace(value))
 		}
 	}
-	return &HandshakeError{Status: status, Reason: "no Sec-WebSocket-Accept"}
+	switch {
+	case len(accept) == 0:
+		return nil, &HandshakeError{Status: status, Reason: "no Sec-WebSocket-Accept"}
+	case accept[0] != codec.AcceptKey(key):
+		return nil, &HandshakeError{Status: status, Reason: "wrong Sec-WebSocket-Accept"}
+	}
+	z, err := parseDeflateResponse(exts, offered)
+	var he *HandshakeError
+	if errors.As(err, &he) {
+		he.Status = status
+	}
+	return z, err
 }

@@ -13,7 +13,7 @@ import (
 func TestUpgradeRequestPassesTheServerCodec(t *testing.T) {
 	t.Parallel()
 	key := newKey()
-	b := appendUpgradeRequest(nil, "127.0.0.1:9", "/ws?room=bench", key)
+	b := appendUpgradeRequest(nil, "127.0.0.1:9", "/ws?room=bench", key, deflateOffer)
 	req, n, err := codec.ParseRequest(b, 0)
 	if err != nil || n != len(b) {
 		t.Fatalf("ParseRequest = %d, %v", n, err)
@@ -24,6 +24,9 @@ func TestUpgradeRequestPassesTheServerCodec(t *testing.T) {
 	}
 	if req.Path != "/ws" || req.RawQuery != "room=bench" {
 		t.Errorf("target = %q ? %q", req.Path, req.RawQuery)
+	}
+	if got := codec.Extensions(req.Header.Values("Sec-WebSocket-Extensions")); len(got) != 1 || got[0] != deflateOffer {
+		t.Errorf("extensions offered = %q, want [%q]", got, deflateOffer)
 	}
 }
 
@@ -44,7 +47,7 @@ func TestCheckUpgradeResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := checkUpgradeResponse([]byte(tt.head), key)
+			_, err := checkUpgradeResponse([]byte(tt.head), key, false)
 			var he *HandshakeError
 			if tt.ok != (err == nil) || err != nil && !errors.As(err, &he) {
 				t.Errorf("checkUpgradeResponse = %v, want ok=%v", err, tt.ok)
@@ -70,7 +73,7 @@ func TestUpgradeKeepsBytesAfterTheHead(t *testing.T) {
 		key, _ := codec.CheckUpgrade(req)
 		_, _ = server.Write(append(codec.AppendUpgradeResponse(nil, key, nil), frame...))
 	}()
-	rest, err := upgrade(client, "pipe", "/echo", time.Now().Add(5*time.Second))
+	rest, _, err := upgrade(client, "pipe", "/echo", false, time.Now().Add(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,12 @@ func (a *agent) connect(first, count int) (response, error) {
 		}
 		r.Connected++
 		r.Handshake.Record(int64(res.handshake))
+		if res.deflate != nil {
+			r.Negotiated++
+			if r.Answer == "" {
+				r.Answer = res.deflate.raw
+			}
+		}
 	}
 	a.connected += r.Connected
 	return r, nil
@@ -60,7 +66,11 @@ func errorKey(err error) string {
 func (a *agent) warmup(deadline int64) (response, error) {
 	err := a.onLoops(func(l *loop) {
 		for _, p := range l.peers {
-			if p.warmer && p.loop == l {
+			switch {
+			case !p.warmer || p.loop != l:
+			case a.cfg.Scenario == ScenarioInflate:
+				l.probe(p, 0) // warm once its pong is back
+			default:
 				l.send(p, 0)
 			}
 		}
@@ -100,6 +110,9 @@ func (a *agent) start(at int64) (response, error) {
 		err = a.schedule(at, int64(c.interval()), uint64(c.quota()))
 	case ScenarioEcho:
 		err = a.startEcho(at)
+	case ScenarioInflate:
+		a.expected = int64(a.connected) * int64(c.Msgs)
+		err = a.startInflate(at)
 	}
 	return response{Event: "going"}, err
 }
@@ -134,18 +147,63 @@ func (a *agent) startEcho(at int64) error {
 	})
 }
 
+// startInflate sends every connection's first message and its ping at
+// at; each pong sends the next until every connection has sent its
+// quota. Meanwhile a goroutine has each loop send again the pings whose
+// pong is overdue, until results stops it.
+func (a *agent) startInflate(at int64) error {
+	time.Sleep(time.Until(time.Unix(0, at)))
+	err := a.onLoops(func(l *loop) {
+		for _, p := range l.peers {
+			if p.loop == l {
+				l.probe(p, 1)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.paceStop, a.paceDone = cancel, make(chan struct{})
+	loops := a.loopList()
+	go func() {
+		defer close(a.paceDone)
+		t := time.NewTicker(repingAfter / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			for _, l := range loops {
+				if l.el.Execute(ctx, l.reping) != nil {
+					return
+				}
+			}
+		}
+	}()
+	return nil
+}
+
 // results waits until every expected message arrived, or the deadline, and
 // reports what this agent saw.
 func (a *agent) results(deadline int64) (response, error) {
 	waitUntil(deadline, a.done)
 	a.stopPacer()
 	r := response{Event: "results", Latency: new(Histogram)}
+	if a.cfg.Compression {
+		r.Z = new(ZTraffic)
+	}
 	var hists []*Histogram
 	var mu sync.Mutex
 	err := a.onLoops(func(l *loop) {
-		h := l.hist // copy, on the loop
+		h, zs := l.hist, l.zs // copies, on the loop
 		mu.Lock()
 		hists = append(hists, &h)
+		if r.Z != nil {
+			r.Z.add(&zs)
+		}
 		mu.Unlock()
 	})
 	for _, h := range hists {
@@ -180,7 +238,7 @@ func (a *agent) done() bool {
 		delivered += l.delivered.Load()
 	}
 	switch a.cfg.Scenario {
-	case ScenarioBroadcast, ScenarioRooms:
+	case ScenarioBroadcast, ScenarioRooms, ScenarioInflate:
 		return delivered >= a.expected
 	case ScenarioEcho:
 		// Delivered is read first: if it equals sent, nothing was in

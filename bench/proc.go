@@ -53,7 +53,14 @@ func ProcessCPU(pid int) (float64, error) {
 
 // ProcessRSS returns the resident set size of process pid in bytes, from
 // VmRSS in /proc/PID/status; pid 0 means this process.
-func ProcessRSS(pid int) (int64, error) {
+func ProcessRSS(pid int) (int64, error) { return procStatusKB(pid, "VmRSS") }
+
+// ProcessHWM returns the highest resident set size process pid has had,
+// in bytes, from VmHWM in /proc/PID/status; pid 0 means this process.
+func ProcessHWM(pid int) (int64, error) { return procStatusKB(pid, "VmHWM") }
+
+// procStatusKB reads a field in kB of /proc/PID/status, in bytes.
+func procStatusKB(pid int, field string) (int64, error) {
 	f, err := os.Open(procPath(pid, "status"))
 	if err != nil {
 		return 0, err
@@ -61,12 +68,12 @@ func ProcessRSS(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, fmt.Errorf("bench: no VmRSS in %s", procPath(pid, "status"))
+	return 0, fmt.Errorf("bench: no %s in %s", field, procPath(pid, "status"))
 }
 
 // ServerStats is what a server's stats URL reports (wshub's GET /stats).

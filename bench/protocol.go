@@ -45,6 +45,10 @@ type response struct {
 	Failed    int            `json:"failed,omitempty"`
 	Errors    map[string]int `json:"errors,omitempty"`
 	Handshake *Histogram     `json:"handshake,omitempty"`
+	// Negotiated counts the connections that got permessage-deflate;
+	// Answer is the server's first Sec-WebSocket-Extensions for it.
+	Negotiated int    `json:"negotiated,omitempty"`
+	Answer     string `json:"answer,omitempty"`
 	// warm
 	Missing int `json:"missing,omitempty"`
 	// results
@@ -58,6 +62,7 @@ type response struct {
 	Dropped   int64      `json:"dropped,omitempty"`
 	Bad       int64      `json:"bad,omitempty"`
 	BadWhy    string     `json:"bad_why,omitempty"` // the first malformed message's error
+	Z         *ZTraffic  `json:"z,omitempty"`       // with Config.Compression
 	// reconnected
 	Reopened  int   `json:"reopened,omitempty"`
 	LastOpen  int64 `json:"last_open,omitempty"`

@@ -16,7 +16,18 @@ import (
 const subject = "wshub"
 
 // scenarioOrder is the order of the report's tables.
-var scenarioOrder = []string{"idle", "broadcast-burst", "broadcast-steady", "rooms", "echo", "connect"}
+var scenarioOrder = []string{"idle", "idle-z", "broadcast-burst", "broadcast-burst-json", "broadcast-burst-z",
+	"broadcast-steady", "rooms", "echo", "connect", "inflate"}
+
+// baseName is a table name without its -z or -json suffix: the scenario
+// and mode, which choose the columns and the key figure.
+func baseName(name string) string {
+	if s, ok := strings.CutSuffix(name, "-z"); ok {
+		return s
+	}
+	s, _ := strings.CutSuffix(name, "-json")
+	return s
+}
 
 // keyFigure is the figure a scenario's servers are ranked by.
 type keyFigure struct {
@@ -32,7 +43,7 @@ func keyFor(name string) keyFigure {
 		}
 		return r.Latency.P99
 	}
-	switch name {
+	switch baseName(name) {
 	case "idle":
 		return keyFigure{"RSS bytes/conn", false, func(r *Result) float64 {
 			if r.Idle == nil {
@@ -46,6 +57,13 @@ func keyFor(name string) keyFigure {
 		return keyFigure{"msgs/s", true, func(r *Result) float64 { return r.PerSecond }}
 	case "connect":
 		return keyFigure{"handshakes/s", true, func(r *Result) float64 { return r.PerSecond }}
+	case "inflate":
+		return keyFigure{"server CPU ms/MB", false, func(r *Result) float64 {
+			if r.Inflate == nil {
+				return 0
+			}
+			return r.Inflate.CPUPerMB
+		}}
 	}
 	return keyFigure{"deliveries/s", true, func(r *Result) float64 { return r.PerSecond }}
 }
@@ -162,10 +180,12 @@ func writeReport(w io.Writer, results []*Result) {
 		r := results[len(results)-1]
 		fmt.Fprintf(w, "%s · %s (%d CPUs) · Linux %s\n\n", r.Time.Format("2006-01-02 15:04 MST"), r.Host.CPUModel, r.Host.CPUs, r.Host.Kernel)
 	}
-	for _, g := range groupResults(results) {
+	groups := groupResults(results)
+	for _, g := range groups {
 		writeTable(w, &g)
 	}
-	fmt.Fprintln(w, "“× best peer” compares the key figure (in bold) with the best peer's; above 1 is better. Server CPU is per 1M deliveries (echo: per 1M messages). Client CPU is the load generator's share of one CPU; ⚠ means it was the bottleneck.")
+	writeCompressionTables(w, groups)
+	fmt.Fprintln(w, "“× best peer” compares the key figure (in bold) with the best peer's; above 1 is better. Server CPU is per 1M deliveries (echo: per 1M messages; inflate: ms per MB, 10^6 bytes, inflated). Client CPU is the load generator's share of one CPU; ⚠ means it was the bottleneck. “negotiated” counts the connections that got permessage-deflate; “wire” is the compressed size over the original, of what the client received (inflate: sent).")
 }
 
 func writeTable(w io.Writer, g *group) {
@@ -189,14 +209,35 @@ func boldKey(cols []string, key string) []string {
 	return out
 }
 
-// tableColumns returns a scenario's figure columns and how to fill them.
+// tableColumns returns a scenario's figure columns and how to fill them;
+// a compressed run's have what negotiation and compression gave.
 func tableColumns(name string) ([]string, func(*Result) []string) {
+	base := baseName(name)
+	cols, cells := baseColumns(base)
+	switch {
+	case !strings.HasSuffix(name, "-z"):
+		return cols, cells
+	case base == "idle" || base == "connect": // no messages
+		return append(cols, "negotiated"), func(r *Result) []string {
+			return append(cells(r), compressionCells(r)[0])
+		}
+	}
+	return append(cols, "negotiated", "wire"), func(r *Result) []string {
+		return append(cells(r), compressionCells(r)...)
+	}
+}
+
+// baseColumns returns the columns of a scenario without compression.
+func baseColumns(name string) ([]string, func(*Result) []string) {
 	switch name {
 	case "idle":
 		return []string{"conns", "RSS MiB", "RSS bytes/conn", "heap bytes/conn", "stack bytes/conn",
 			"collected: RSS bytes/conn", "live heap bytes/conn", "goroutines"}, idleCells
 	case "connect":
 		return []string{"conns", "handshakes/s", "handshake p50 µs", "handshake p99 µs", "reconnect s", "server CPU s"}, connectCells
+	case "inflate":
+		return []string{"route", "MB inflated", "MB/s", "server CPU ms/MB", "round trip p99 µs",
+			"RSS before MiB", "peak RSS MiB", "heap before MiB", "peak heap MiB", "negotiated", "wire"}, inflateCells
 	}
 	rate := "deliveries/s"
 	if name == "echo" {
@@ -238,6 +279,49 @@ func idleCells(r *Result) []string {
 	}
 	return []string{strings.Join(conns, " → "), strings.Join(rss, " → "), num(i.RSSPerConn), opt(i.HeapPerConn), opt(i.StackPerConn),
 		opt(i.CollectedRSSPerConn), opt(i.LivePerConn), g}
+}
+
+func inflateCells(r *Result) []string {
+	in := r.Inflate
+	if in == nil {
+		in = &Inflate{}
+	}
+	l := r.Latency
+	if l == nil {
+		l = &Latency{}
+	}
+	route := in.Target
+	if in.Echoed {
+		route += " (echoed)"
+	}
+	heap := func(v *int64) string {
+		if v == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.1f", mib(*v))
+	}
+	cells := []string{route, num(float64(in.Bytes) / 1e6), num(in.MBPerSecond), fmt.Sprintf("%.2f", in.CPUPerMB), num(l.P99),
+		fmt.Sprintf("%.1f", mib(in.RSSBefore)), fmt.Sprintf("%.1f", mib(in.PeakRSS)), heap(in.HeapBefore), heap(in.PeakHeap)}
+	return append(cells, compressionCells(r)...)
+}
+
+// compressionCells are the connections that negotiated permessage-deflate
+// and the compressed size over the original: of what was received, or
+// for inflate, of what was sent.
+func compressionCells(r *Result) []string {
+	c := r.Compression
+	if c == nil {
+		return []string{"–", "–"}
+	}
+	v := ratio(c.ReceivedWire, c.Inflated)
+	if r.Scenario == ScenarioInflate || v == 0 {
+		v = ratio(c.SentWire, c.SentRaw)
+	}
+	wire := "–"
+	if v > 0 {
+		wire = fmt.Sprintf("%.2f", v)
+	}
+	return []string{fmt.Sprintf("%d/%d", c.Negotiated, r.Conns), wire}
 }
 
 func connectCells(r *Result) []string {
@@ -288,6 +372,19 @@ func num(v float64) string {
 }
 
 func describeParams(r *Result) string {
+	s := describeScenario(r)
+	switch p := r.Params; {
+	case p.Compress && p.Payload == PayloadJSON && r.Scenario != ScenarioInflate:
+		s += " JSON-like text, permessage-deflate negotiated."
+	case p.Compress && r.Scenario != ScenarioInflate:
+		s += " Permessage-deflate negotiated."
+	case p.Payload == PayloadJSON && r.Scenario != ScenarioInflate:
+		s += " JSON-like text, uncompressed."
+	}
+	return s
+}
+
+func describeScenario(r *Result) string {
 	p := r.Params
 	switch r.Scenario {
 	case ScenarioIdle:
@@ -298,6 +395,9 @@ func describeParams(r *Result) string {
 			s = fmt.Sprintf("%d connections in one room, one publishes %d × %d B at %g msgs/s.", p.Conns, p.Msgs, p.Size, p.Rate)
 		}
 		return s
+	case ScenarioInflate:
+		return fmt.Sprintf("%d connections each send %d compressed %s messages of %d B, each followed by a ping, the next when its pong is back: the server's cost of inflating.",
+			p.Conns, p.Msgs, p.Payload, p.Size)
 	case ScenarioRooms:
 		return fmt.Sprintf("%d rooms × %d members, each publishing %d B at %g msgs/s for %g s.", p.Rooms, p.Members, p.Size, p.Rate, p.Duration)
 	case ScenarioEcho:

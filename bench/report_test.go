@@ -60,3 +60,64 @@ func TestReportAndChart(t *testing.T) {
 		t.Errorf("chart is not well-formed SVG with every server: %v", err)
 	}
 }
+
+// TestReportCompression: the compressed tables carry what negotiation
+// gave, inflate has its own figures, and each -z table is set beside its
+// baseline with the CPU ratio.
+func TestReportCompression(t *testing.T) {
+	t.Parallel()
+	in := filepath.Join(t.TempDir(), "results.jsonl")
+	z := func(n int) *bench.Compression {
+		return &bench.Compression{Negotiated: n, ZTraffic: bench.ZTraffic{Received: 10, ReceivedWire: 460, Inflated: 1000}}
+	}
+	heap := int64(48 << 20)
+	results := []*bench.Result{
+		{Scenario: "broadcast", Name: "broadcast-burst-json", Label: "wshub", OK: true, PerSecond: 1_000_000, Server: bench.Server{CPUPerMillion: 0.5},
+			Params: bench.Params{Payload: bench.PayloadJSON}},
+		{Scenario: "broadcast", Name: "broadcast-burst-json", Label: "gorilla", OK: true, PerSecond: 100_000, Server: bench.Server{CPUPerMillion: 10}},
+		{Scenario: "broadcast", Name: "broadcast-burst-z", Label: "wshub", OK: true, PerSecond: 800_000, Server: bench.Server{CPUPerMillion: 0.75},
+			Params: bench.Params{Payload: bench.PayloadJSON, Compress: true}, Conns: 5000, Compression: z(5000)},
+		{Scenario: "broadcast", Name: "broadcast-burst-z", Label: "gorilla", OK: true, PerSecond: 50_000, Server: bench.Server{CPUPerMillion: 15},
+			Conns: 5000, Compression: z(4999)},
+		{Scenario: "idle", Name: "idle", Label: "gws", OK: true, Idle: &bench.Idle{RSSPerConn: 8000}},
+		{Scenario: "idle", Name: "idle-z", Label: "gws", OK: true, Idle: &bench.Idle{RSSPerConn: 8500}, Conns: 16000, Compression: z(16000)},
+		{Scenario: "inflate", Name: "inflate", Label: "wshub", OK: true, Conns: 1000, Compression: z(1000),
+			Inflate: &bench.Inflate{Target: "/echo", Echoed: true, Bytes: 1_310_720_000, CPUPerMB: 11.5, PeakRSS: 64 << 20, PeakHeap: &heap, HeapBefore: &heap}},
+		{Scenario: "inflate", Name: "inflate", Label: "gws", OK: true, Conns: 1000, Compression: z(1000),
+			Inflate: &bench.Inflate{Target: "/sink", Bytes: 1_310_720_000, CPUPerMB: 4.6, PeakRSS: 40 << 20}},
+	}
+	for _, r := range results {
+		if err := bench.WriteResult(r, in, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	if err := bench.WriteReport(in, filepath.Join(t.TempDir(), "latest.md"), &b); err != nil {
+		t.Fatal(err)
+	}
+	report := b.String()
+	for _, want := range []string{
+		"## broadcast-burst-json", "JSON-like text, uncompressed.",
+		"## broadcast-burst-z", "permessage-deflate negotiated", "| 5000/5000 | 0.46 |", "| 4999/5000 |",
+		"## idle-z", "| 16000/16000 |",
+		"## inflate", "**server CPU ms/MB**", "| /echo (echoed) | 1,311 |", "| 11.50 |", "| 64.0 |", "| 48.0 |",
+		"0.40×", // inflate, lower is better: gws 4.6 against wshub's 11.5
+		"## compression: broadcast-burst-z against broadcast-burst-json",
+		"| wshub | 1,000,000 | 800,000 | 0.50 | 0.75 | 1.50× | 0.46 | ok |",
+		"| gorilla | 100,000 | 50,000 | 10.00 | 15.00 | 1.50× |",
+		"## compression: idle-z against idle", "| gws | 8,000 | 8,500 |",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	if strings.Contains(report, "| 16000/16000 | 0.46") {
+		t.Error("idle-z has a wire column: it sends no messages")
+	}
+	order := []string{"## idle\n", "## idle-z", "## broadcast-burst-json", "## broadcast-burst-z", "## inflate", "## compression:"}
+	for i := 1; i < len(order); i++ {
+		if strings.Index(report, order[i-1]) > strings.Index(report, order[i]) {
+			t.Errorf("%q comes after %q", order[i-1], order[i])
+		}
+	}
+}

@@ -20,11 +20,14 @@ const minJudgedPhase = 300 * time.Millisecond
 // wrong. It is written as one JSON line.
 type Result struct {
 	Time     time.Time `json:"time"`
-	Scenario string    `json:"scenario"` // idle, broadcast, rooms, echo, connect
-	Name     string    `json:"name"`     // table key: the scenario, or broadcast-burst / broadcast-steady
-	Label    string    `json:"label"`    // the server
-	Params   Params    `json:"params"`
-	Host     Host      `json:"host"`
+	Scenario string    `json:"scenario"` // idle, broadcast, rooms, echo, connect, inflate
+	// Name is the table key: the scenario, or broadcast-burst /
+	// broadcast-steady, with -json for the JSON payload, or -z (instead)
+	// with compression: broadcast-burst-json, broadcast-burst-z, idle-z.
+	Name   string `json:"name"`
+	Label  string `json:"label"` // the server
+	Params Params `json:"params"`
+	Host   Host   `json:"host"`
 
 	OK               bool     `json:"ok"`
 	Failures         []string `json:"failures,omitempty"`
@@ -41,12 +44,15 @@ type Result struct {
 	Delivered int64    `json:"delivered,omitempty"` // deliveries received
 	Lost      int64    `json:"lost"`
 	Elapsed   float64  `json:"elapsed_s,omitempty"`  // first send to last delivery
-	PerSecond float64  `json:"per_second,omitempty"` // deliveries/s; echo: messages/s; connect: handshakes/s
+	PerSecond float64  `json:"per_second,omitempty"` // deliveries/s; echo, inflate: messages/s; connect: handshakes/s
 	Latency   *Latency `json:"latency_us,omitempty"` // delivery latency; connect: handshake time
 	Reconnect *Restart `json:"reconnect,omitempty"`  // connect with a restart command
 	Idle      *Idle    `json:"idle,omitempty"`       // idle memory
-	Server    Server   `json:"server"`
-	Client    Client   `json:"client"`
+	// Compression is set when permessage-deflate was offered.
+	Compression *Compression `json:"compression,omitempty"`
+	Inflate     *Inflate     `json:"inflate,omitempty"` // the inflate scenario's figures
+	Server      Server       `json:"server"`
+	Client      Client       `json:"client"`
 }
 
 // Params are the inputs that shape the figures.
@@ -60,6 +66,8 @@ type Params struct {
 	Rooms    int     `json:"rooms,omitempty"`
 	Members  int     `json:"members,omitempty"`
 	Duration float64 `json:"duration_s,omitempty"`
+	Payload  string  `json:"payload,omitempty"`     // binary or json
+	Compress bool    `json:"compression,omitempty"` // permessage-deflate offered
 	DialRate int     `json:"dial_rate"`
 	Procs    int     `json:"procs"`
 	Loops    int     `json:"loops"`
@@ -120,6 +128,74 @@ type IdlePoint struct {
 	ServerStats
 }
 
+// Compression is what permessage-deflate did in a run that offered it.
+type Compression struct {
+	Negotiated int    `json:"negotiated"`       // connections that got it, of Result.Conns
+	Answer     string `json:"answer,omitempty"` // the server's Sec-WebSocket-Extensions, the first seen
+	ZTraffic
+}
+
+// ZTraffic counts the data messages of the connections that negotiated
+// permessage-deflate.
+type ZTraffic struct {
+	Received      int64 `json:"received"`       // compressed (RSV1) messages received
+	ReceivedPlain int64 `json:"received_plain"` // uncompressed ones
+	ReceivedWire  int64 `json:"received_wire"`  // compressed payload bytes received
+	Inflated      int64 `json:"inflated"`       // what they inflated to (not counted when dropped unread)
+	// Memo counts the compressed messages a client loop had inflated
+	// before, from the same bytes (a broadcast): compared byte for byte
+	// instead of inflated again.
+	Memo     int64 `json:"memo"`
+	Sent     int64 `json:"sent"`      // compressed messages sent
+	SentRaw  int64 `json:"sent_raw"`  // their size before compressing
+	SentWire int64 `json:"sent_wire"` // and as sent
+	// Echoes counts the messages the inflate scenario's route sent back,
+	// dropped unread; Repings, the pings it sent again because their pong
+	// was overdue.
+	Echoes  int64 `json:"echoes,omitempty"`
+	Repings int64 `json:"repings,omitempty"`
+}
+
+func (t *ZTraffic) add(o *ZTraffic) {
+	t.Received += o.Received
+	t.ReceivedPlain += o.ReceivedPlain
+	t.ReceivedWire += o.ReceivedWire
+	t.Inflated += o.Inflated
+	t.Memo += o.Memo
+	t.Sent += o.Sent
+	t.SentRaw += o.SentRaw
+	t.SentWire += o.SentWire
+	t.Echoes += o.Echoes
+	t.Repings += o.Repings
+}
+
+// ratio is compressed size over original size, 0 when unknown.
+func ratio(wire, raw int64) float64 {
+	if raw <= 0 {
+		return 0
+	}
+	return float64(wire) / float64(raw)
+}
+
+// Inflate is the inflate scenario's measurement: the server's cost of
+// inflating what the clients sent.
+type Inflate struct {
+	Target string `json:"target"` // the route: /sink, or /echo for a server without it
+	// Echoed: the route sent the messages back, so the server's CPU also
+	// paid for compressing them.
+	Echoed      bool    `json:"echoed"`
+	Bytes       int64   `json:"bytes"`         // the messages' size before compressing: what the server inflated
+	WireBytes   int64   `json:"wire_bytes"`    // and as sent
+	MBPerSecond float64 `json:"mb_per_s"`      // Bytes in 10^6 per second, first send to last pong
+	CPUPerMB    float64 `json:"cpu_ms_per_mb"` // server CPU milliseconds per 10^6 bytes inflated
+	RSSBefore   int64   `json:"rss_before"`    // server RSS with every client connected, before sending
+	PeakRSS     int64   `json:"peak_rss"`      // the server's highest RSS: VmHWM, or higher samples (every 100 ms)
+	// From the stats URL, when the server has one: heap in use before
+	// sending, and the highest sampled (every 100 ms) while sending.
+	HeapBefore *int64 `json:"heap_before,omitempty"`
+	PeakHeap   *int64 `json:"peak_heap,omitempty"`
+}
+
 // Server is what was measured of the server process.
 type Server struct {
 	PID           int          `json:"pid,omitempty"`
@@ -177,6 +253,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "latency µs    p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f  (%d samples)\n", l.P50, l.P99, l.P999, l.Max, l.Count)
 	}
 	r.writeIdle(w)
+	r.writeCompression(w)
 	if rc := r.Reconnect; rc != nil {
 		fmt.Fprintf(w, "restart       %d of %d dropped reconnected %.2f s after the restart began (command %.2f s; %.2f s after the first drop, %.2f s after the server was back; %d redials)\n",
 			rc.Reopened, rc.Dropped, rc.Seconds, rc.CommandSeconds, rc.AfterDrop, rc.AfterReady, rc.Redials)
@@ -223,9 +300,49 @@ func (r *Result) writeIdle(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
+// writeCompression writes what permessage-deflate did and, for the
+// inflate scenario, its figures.
+func (r *Result) writeCompression(w io.Writer) {
+	c := r.Compression
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(w, "compressed    %d of %d connections negotiated", c.Negotiated, r.Conns)
+	if c.Answer != "" {
+		fmt.Fprintf(w, " (%s)", c.Answer)
+	}
+	fmt.Fprintln(w)
+	if c.Received+c.ReceivedPlain > 0 {
+		fmt.Fprintf(w, "received      %d compressed (%d inflated once per loop and compared), %d uncompressed", c.Received, c.Memo, c.ReceivedPlain)
+		if v := ratio(c.ReceivedWire, c.Inflated); v > 0 {
+			fmt.Fprintf(w, "; %.2f of their size on the wire", v)
+		}
+		fmt.Fprintln(w)
+	}
+	if c.Sent > 0 {
+		fmt.Fprintf(w, "sent          %d compressed, %.2f of their size on the wire\n", c.Sent, ratio(c.SentWire, c.SentRaw))
+	}
+	if in := r.Inflate; in != nil {
+		fmt.Fprintf(w, "inflate       %.1f MB to %s at %.1f MB/s: server CPU %.2f ms per MB", float64(in.Bytes)/1e6, in.Target, in.MBPerSecond, in.CPUPerMB)
+		if in.Echoed {
+			fmt.Fprintf(w, " (with compressing %d echoes)", c.Echoes)
+		}
+		if c.Repings > 0 {
+			fmt.Fprintf(w, "; %d pings sent again (their pong was over %v late)", c.Repings, repingAfter)
+		}
+		fmt.Fprintf(w, "; RSS %.1f MiB before, peak %.1f MiB", mib(in.RSSBefore), mib(in.PeakRSS))
+		if in.PeakHeap != nil && in.HeapBefore != nil {
+			fmt.Fprintf(w, "; heap %.1f MiB before, peak %.1f MiB", mib(*in.HeapBefore), mib(*in.PeakHeap))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
 func perSecondUnit(scenario string) string {
 	switch scenario {
-	case ScenarioEcho:
+	case ScenarioEcho, ScenarioInflate:
 		return "messages/s"
 	case ScenarioConnect:
 		return "handshakes/s"

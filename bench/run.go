@@ -26,16 +26,21 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	cfg, warning := sinkOrEcho(cfg)
 	f, err := newFleet(cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer f.stop()
 	d := &driver{cfg: cfg, f: f, log: log, res: newResult(cfg)}
+	if warning != "" {
+		d.logf("%s", warning)
+		d.res.warn("%s", warning)
+	}
 	switch cfg.Scenario {
 	case ScenarioIdle:
 		err = d.idle()
-	case ScenarioBroadcast, ScenarioRooms, ScenarioEcho:
+	case ScenarioBroadcast, ScenarioRooms, ScenarioEcho, ScenarioInflate:
 		err = d.messages()
 	case ScenarioConnect:
 		err = d.connectScenario(ctx)
@@ -52,9 +57,12 @@ func newResult(cfg Config) *Result {
 		Time: time.Now().UTC(), Scenario: cfg.Scenario, Name: cfg.Scenario,
 		Label: cfg.Label, Host: ReadHost(), OK: true,
 		Params: Params{
-			Size: cfg.Size, DialRate: cfg.DialRate, Procs: cfg.Procs,
-			Loops: cfg.Loops, Sources: len(cfg.Sources),
+			Size: cfg.Size, Payload: cfg.Payload, Compress: cfg.Compression,
+			DialRate: cfg.DialRate, Procs: cfg.Procs, Loops: cfg.Loops, Sources: len(cfg.Sources),
 		},
+	}
+	if cfg.Compression {
+		r.Compression = &Compression{}
 	}
 	if r.Label == "" {
 		r.Label = cfg.Addr
@@ -62,7 +70,10 @@ func newResult(cfg Config) *Result {
 	p := &r.Params
 	switch cfg.Scenario {
 	case ScenarioIdle:
-		p.IdleAt, p.Size = cfg.IdleAt, 0
+		p.IdleAt, p.Size, p.Payload = cfg.IdleAt, 0, ""
+	case ScenarioInflate:
+		p.Conns, p.Msgs = cfg.Conns, cfg.Msgs
+		r.Inflate = &Inflate{Target: cfg.Target}
 	case ScenarioBroadcast:
 		r.Name = cfg.Scenario + "-" + cfg.Mode
 		p.Conns, p.Msgs, p.Mode = cfg.Conns, cfg.Msgs, cfg.Mode
@@ -74,9 +85,24 @@ func newResult(cfg Config) *Result {
 	case ScenarioEcho:
 		p.Conns, p.Duration = cfg.Conns, cfg.Duration.Seconds()
 	case ScenarioConnect:
-		p.Conns, p.Size = cfg.Conns, 0
+		p.Conns, p.Size, p.Payload = cfg.Conns, 0, ""
 	}
+	r.Name += nameSuffix(cfg)
 	return r
+}
+
+// nameSuffix tells compressed runs and JSON payloads apart in the tables:
+// -z with compression, else -json for the JSON payload.
+func nameSuffix(cfg Config) string {
+	switch {
+	case cfg.Scenario == ScenarioInflate:
+		return ""
+	case cfg.Compression:
+		return "-z"
+	case cfg.Payload == PayloadJSON && cfg.Scenario != ScenarioIdle && cfg.Scenario != ScenarioConnect:
+		return "-json"
+	}
+	return ""
 }
 
 // driver runs one scenario over a fleet and fills in the result.
@@ -112,6 +138,12 @@ func (d *driver) connect(first, count int) (*Histogram, time.Duration, error) {
 		}
 		if r.Handshake != nil {
 			h.Merge(r.Handshake)
+		}
+		if c := d.res.Compression; c != nil {
+			c.Negotiated += r.Negotiated
+			if c.Answer == "" {
+				c.Answer = r.Answer
+			}
 		}
 	}
 	d.logf("%d connections open (%d failed) in %.2f s", d.res.Conns, d.res.ConnFailed, elapsed.Seconds())
@@ -190,6 +222,9 @@ func (d *driver) finish() {
 	r.judgeClient()
 	if r.ConnFailed > 0 {
 		r.fail("%d of %d connections failed: %s", r.ConnFailed, r.ConnFailed+r.Conns, describeErrors(r.ConnErrors))
+	}
+	if c := r.Compression; c != nil && c.Negotiated < r.Conns {
+		r.fail("compressed: %d of %d connections negotiated permessage-deflate: the server declined it", c.Negotiated, r.Conns)
 	}
 	if r.Dropped > 0 && r.Reconnect == nil {
 		r.fail("%d connections were closed by the server or an error during the run", r.Dropped)

@@ -108,8 +108,8 @@ func (d *driver) collected(p *IdlePoint) {
 	}
 }
 
-// messages runs broadcast, rooms and echo: connect, warm up, send, wait
-// for every delivery (or the drain timeout), then count.
+// messages runs broadcast, rooms, echo and inflate: connect, warm up,
+// send, wait for every delivery (or the drain timeout), then count.
 func (d *driver) messages() error {
 	c := &d.cfg
 	n := c.totalConns()
@@ -122,6 +122,10 @@ func (d *driver) messages() error {
 	}
 	if err := d.warmup(); err != nil {
 		return err
+	}
+	var peak *peakSampler
+	if c.Scenario == ScenarioInflate {
+		peak = d.startPeak()
 	}
 	at := time.Now().Add(startDelay)
 	m0 := d.mark(nil)
@@ -138,10 +142,14 @@ func (d *driver) messages() error {
 	}
 	d.account(m0, d.mark(resps))
 	d.countResults(resps)
+	if peak != nil {
+		d.inflateFigures(peak.stop())
+	}
 	return nil
 }
 
-// sendingTime is how long the plan takes to send everything.
+// sendingTime is how long the plan takes to send everything; 0 for a
+// burst, and for inflate's closed loop, which the drain time bounds.
 func (d *driver) sendingTime() time.Duration {
 	c := &d.cfg
 	switch c.Scenario {
@@ -179,6 +187,13 @@ func (d *driver) countResults(resps []response) {
 		last = max(last, a.Last)
 	}
 	r.Lost = max(r.Expected-r.Delivered, 0)
+	if c := r.Compression; c != nil {
+		for _, a := range resps {
+			if a.Z != nil {
+				c.add(a.Z)
+			}
+		}
+	}
 	if h.Count() > 0 {
 		r.Latency = newLatency(h)
 	}
@@ -186,7 +201,7 @@ func (d *driver) countResults(resps []response) {
 		r.Elapsed = float64(last-first) / 1e9
 		r.PerSecond = float64(r.Delivered) / r.Elapsed
 	}
-	if r.Delivered > 0 {
+	if r.Delivered > 0 && r.Scenario != ScenarioInflate { // inflate: per MB (Inflate.CPUPerMB)
 		r.Server.CPUPerMillion = r.Server.CPUSeconds / float64(r.Delivered) * 1e6
 	}
 }

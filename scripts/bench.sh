@@ -7,7 +7,20 @@
 #   scripts/bench.sh --servers wshub,wshub-before   # A/B against another build
 #   scripts/bench.sh --servers hook-none,hook-sync,hook-deferred --scenarios connect
 #                                     # the upgrade hook's cost (bench/hooksrv)
+#   scripts/bench.sh --servers wshub,gorilla,gws --scenarios broadcast-burst-json,broadcast-burst-z,idle-z,inflate
+#                                     # what permessage-deflate costs
 #   scripts/bench.sh --pin            # full run, and make it the snapshot
+#
+# Compression (RFC 7692): broadcast-burst-json is broadcast-burst with ~1 KiB
+# JSON-like text messages (wsbench -payload json), uncompressed: the baseline
+# of broadcast-burst-z, the same with permessage-deflate negotiated (wsbench
+# -compression); idle-z is idle with it negotiated; inflate has every client
+# send compressed 64 KiB JSON messages to /sink (server CPU per MB inflated,
+# peak RSS and heap). The report sets each -z table beside its baseline. A
+# server runs these with compression on (wshub -compression=true, a peer
+# -compression) and every other scenario with it off (wshub
+# -compression=false); a server whose -h lists no -compression flag (nbio,
+# gobwas, raw, hooksrv, older wshub builds) is skipped for them, and said so.
 #
 # Builds bin/wshub, bin/wsbench and bin/peer-NAME for each peer in
 # bench/peers (a peer that does not build is skipped with a warning). A
@@ -31,7 +44,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/bin
 PEERS=(gorilla gws nbio gobwas raw)
-SCENARIOS=(idle broadcast-burst broadcast-steady echo rooms connect)
+SCENARIOS=(idle broadcast-burst broadcast-steady echo rooms connect broadcast-burst-json broadcast-burst-z idle-z inflate)
 SERVER_CPU=0
 CLIENT_CPU=1
 START_TIMEOUT=15 # seconds for a server to print its address
@@ -45,17 +58,48 @@ usage() {
 	exit "${1:-0}"
 }
 
-# server_cmd NAME ADDR prints the command line of a server.
+# server_bin NAME prints the server's executable.
+server_bin() {
+	case $1 in
+	wshub | wshub-*) echo "$BIN/$1" ;;
+	hook-*) echo "$BIN/hooksrv" ;;
+	*) echo "$BIN/peer-$1" ;;
+	esac
+}
+
+# has_flag BINARY FLAG: the binary's -h lists FLAG itself (not a longer
+# flag that starts with it). The help is read whole first: grep -q ending
+# the pipe early would SIGPIPE the binary and fail the pipeline (pipefail).
+has_flag() {
+	local help
+	help=$("$1" -h 2>&1) || true
+	grep -Eq -- "^[[:space:]]*$2([[:space:]]|$)" <<<"$help"
+}
+
+# compressed SCENARIO: the scenario negotiates permessage-deflate.
+compressed() {
+	[[ $1 == *-z || $1 == inflate ]]
+}
+
+# server_cmd NAME ADDR prints the command line of a server, with
+# compression on when COMPRESS is 1 (peers and hooksrv: off unless asked).
 server_cmd() {
+	local extra=""
 	case $1 in
 	wshub | wshub-*)
 		# Builds before -stats served /stats unasked.
-		local stats=""
-		"$BIN/$1" -h 2>&1 | grep -q -- '-stats' && stats=" -stats"
-		echo "$BIN/$1 -addr $2 -loops 1 -log-level nothing$stats"
+		has_flag "$BIN/$1" -stats && extra+=" -stats"
+		# Builds since -compression negotiate it unless told not to.
+		if has_flag "$BIN/$1" -compression; then
+			if ((${COMPRESS:-0})); then extra+=" -compression=true"; else extra+=" -compression=false"; fi
+		fi
+		echo "$BIN/$1 -addr $2 -loops 1 -log-level nothing$extra"
 		;;
 	hook-*) echo "$BIN/hooksrv -addr $2 -loops 1 -hook ${1#hook-}" ;;
-	*) echo "$BIN/peer-$1 -addr $2" ;;
+	*)
+		((${COMPRESS:-0})) && extra=" -compression"
+		echo "$BIN/peer-$1 -addr $2$extra"
+		;;
 	esac
 }
 
@@ -146,6 +190,10 @@ scenario_args() {
 		echo) echo "-scenario echo -conns 20 -duration 1s -size 64" ;;
 		rooms) echo "-scenario rooms -rooms 10 -members 10 -rate 4 -duration 1s -size 64" ;;
 		connect) echo "-scenario connect -conns 200 -dial-rate 5000" ;;
+		broadcast-burst-json) echo "-scenario broadcast -mode burst -conns 200 -msgs 20 -size 1024 -payload json" ;;
+		broadcast-burst-z) echo "-scenario broadcast -mode burst -conns 200 -msgs 20 -size 1024 -payload json -compression" ;;
+		idle-z) echo "-scenario idle -idle-at 100,200 -settle 300ms -compression" ;;
+		inflate) echo "-scenario inflate -conns 50 -msgs 4 -size 65536 -payload json -compression" ;;
 		esac
 		echo "-drain 5s"
 		return
@@ -159,6 +207,13 @@ scenario_args() {
 	echo) echo "-scenario echo -conns 200 -duration 10s -size 64" ;;
 	rooms) echo "-scenario rooms -rooms 100 -members 20 -rate 1 -duration 20s -size 64" ;;
 	connect) echo "-scenario connect -conns 5000 -dial-rate 10000" ;;
+	# The same burst, 1 KiB of JSON-like text per message: uncompressed (the
+	# baseline), then compressed.
+	broadcast-burst-json) echo "-scenario broadcast -mode burst -conns 5000 -msgs 200 -size 1024 -payload json -drain 30s" ;;
+	broadcast-burst-z) echo "-scenario broadcast -mode burst -conns 5000 -msgs 200 -size 1024 -payload json -compression -drain 30s" ;;
+	idle-z) echo "-scenario idle -idle-at 4000,16000 -settle 2s -compression" ;;
+	# 1,000 clients × 20 compressed messages of 64 KiB (1.3 GB inflated).
+	inflate) echo "-scenario inflate -conns 1000 -msgs 20 -size 65536 -payload json -compression -drain 60s" ;;
 	esac
 }
 
@@ -179,9 +234,18 @@ build() {
 }
 
 # run_one SCENARIO SERVER: one server, one wsbench run. Returns non-zero on
-# failure.
+# failure. A compressed scenario skips a server without -compression.
 run_one() {
 	local scenario=$1 name=$2 slog=$WORK/$2.log pidfile=$WORK/$2.pid pid addr rc=0 extra=() limit=300
+	COMPRESS=0
+	if compressed "$scenario"; then
+		if ! has_flag "$(server_bin "$name")" -compression; then
+			log "$scenario / $name: skipped: no -compression flag (no permessage-deflate)"
+			SKIPPED+=("$scenario/$name")
+			return 0
+		fi
+		COMPRESS=1
+	fi
 	: >"$slog"
 	launch "$name" 127.0.0.1:0 "$slog" "$pidfile"
 	pid=$(cat "$pidfile")
@@ -190,7 +254,7 @@ run_one() {
 		return 1
 	fi
 	if [[ $scenario == connect ]]; then
-		extra=(-restart-cmd "bash '$ROOT/scripts/bench.sh' __restart '$name' '$addr' '$slog' '$pidfile'")
+		extra=(-restart-cmd "COMPRESS=$COMPRESS bash '$ROOT/scripts/bench.sh' __restart '$name' '$addr' '$slog' '$pidfile'")
 	fi
 	((QUICK)) && limit=60
 	# shellcheck disable=SC2046 # scenario_args is split into flags on purpose
@@ -243,6 +307,7 @@ main() {
 	fi
 	log "servers: ${servers[*]}; scenarios: ${scenarios[*]}; results: $OUT"
 	local failed=() s n start=$SECONDS
+	SKIPPED=()
 	for s in "${scenarios[@]}"; do
 		for n in "${servers[@]}"; do
 			run_one "$s" "$n" || failed+=("$s/$n")
@@ -263,6 +328,7 @@ main() {
 			fi
 		fi
 	fi
+	((${#SKIPPED[@]})) && log "skipped (the server has no compression): ${SKIPPED[*]}"
 	if ((${#failed[@]})); then
 		log "FAILED: ${failed[*]}"
 		exit 1

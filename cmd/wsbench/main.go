@@ -4,13 +4,22 @@
 //
 //	wsbench -scenario broadcast -addr 127.0.0.1:8080 -conns 5000 -msgs 200 -size 64
 //	wsbench -scenario idle -addr 127.0.0.1:8080 -idle-at 4000,16000 -server-pid 1234
+//	wsbench -scenario broadcast -addr 127.0.0.1:8080 -size 1024 -payload json -compression
+//	wsbench -scenario inflate -addr 127.0.0.1:8080 -conns 1000 -msgs 20 -compression
 //	wsbench chart -in results.jsonl -out latest.svg
 //	wsbench report -in results.jsonl -out latest.md
 //
 // Scenarios: idle (server memory per connection), broadcast (one publisher,
 // N members of one room, burst or steady), rooms (R rooms × K members all
 // publishing), echo (closed-loop round trips), connect (handshakes/s and,
-// with -restart-cmd, time to reconnect after a server restart).
+// with -restart-cmd, time to reconnect after a server restart), inflate
+// (every client sends compressed messages to /sink, each followed by a
+// ping: server CPU per MB inflated, and its peak memory).
+//
+// -compression offers permessage-deflate (RFC 7692) as Chromium does; a
+// run where a connection did not get it fails, saying how many did.
+// -payload json sends JSON-like text (game state, chat lines) that
+// compresses as such traffic does, instead of binary padding.
 //
 // It prints a summary on stderr and one JSON object on stdout (or appends
 // it to -out), and exits 1 when a message is lost or a connection fails,
@@ -91,13 +100,16 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, options, error) 
 	var idleAt, sources string
 	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Scenario, "scenario", "broadcast", "idle, broadcast, rooms, echo or connect")
+	fs.StringVar(&c.Scenario, "scenario", "broadcast", "idle, broadcast, rooms, echo, connect or inflate")
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "server HOST:PORT")
 	fs.StringVar(&c.Label, "label", "", "server name in the results (default: the address)")
-	fs.IntVar(&c.Conns, "conns", 1000, "connections (broadcast, echo, connect)")
+	fs.IntVar(&c.Conns, "conns", 1000, "connections (broadcast, echo, connect, inflate)")
 	fs.StringVar(&idleAt, "idle-at", "4000,16000", "idle: the two connection counts to measure memory at")
-	fs.IntVar(&c.Msgs, "msgs", 100, "broadcast: messages to publish")
-	fs.IntVar(&c.Size, "size", 64, "message size in bytes (min 20: send time, sequence, publisher)")
+	fs.IntVar(&c.Msgs, "msgs", 0, "broadcast: messages to publish (default 100); inflate: messages per connection (default 20)")
+	fs.IntVar(&c.Size, "size", 0, "message size in bytes (default 64, inflate 65536; min 20 for binary: send time, sequence, publisher; 61 for json)")
+	fs.StringVar(&c.Payload, "payload", "", "binary (stamp and padding) or json (JSON-like text that compresses; default for inflate)")
+	fs.BoolVar(&c.Compression, "compression", false, "offer permessage-deflate (RFC 7692) as Chromium does: inflate what comes compressed, send compressed; fail unless every connection gets it")
+	fs.StringVar(&c.Target, "target", "", "inflate: the route the messages go to (default "+bench.DefaultSink+"; a server without it is measured on /echo, and the result says so)")
 	fs.StringVar(&c.Mode, "mode", "burst", "broadcast: burst (back to back) or steady (-rate msgs/s)")
 	fs.Float64Var(&c.Rate, "rate", 10, "msgs/s: broadcast steady (the publisher), rooms (each member)")
 	fs.IntVar(&c.Rooms, "rooms", 10, "rooms: number of rooms")

@@ -99,7 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.message, "message-timeout", 30*time.Second, "close a client whose message takes longer to arrive with 1008 (-1ns: never)")
 	fs.StringVar(&c.trusted, "trusted-proxies", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For/Forwarded is believed")
 	fs.BoolVar(&c.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (behind HAProxy, nginx stream, AWS NLB)")
-	fs.BoolVar(&c.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) on /ws and /echo with clients that offer it")
+	fs.BoolVar(&c.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) on /ws, /echo and /sink with clients that offer it")
 	fs.IntVar(&c.compressionLevel, "compression-level", 1, "deflate level of messages sent compressed, 1 (fastest) to 9 (smallest), -1 the flate default (6), -2 Huffman only (0 means 1); each message is compressed once for all its recipients")
 	fs.IntVar(&c.zMin, "compression-min", 128, "smallest payload sent compressed, in bytes (smaller ones go as they are)")
 	fs.IntVar(&c.clientWindowBits, "client-window-bits", 0, "let clients keep their compression context, with a window of 2^N bytes (8-15) kept per connection (0: ask them not to, and keep nothing)")

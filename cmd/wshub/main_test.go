@@ -407,7 +407,7 @@ func TestCompressionFlag(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			t.Parallel()
 			addr := startInProcess(t, tt.args...)
-			for _, path := range []string{"/echo", "/ws?room=z"} {
+			for _, path := range []string{"/echo", "/ws?room=z", "/sink"} {
 				c := wstest.DialTCP(t, addr)
 				c.Write([]byte(wstest.UpgradeRequest(addr, path, offer)))
 				if got := c.ExpectUpgrade().Header.Get("Sec-WebSocket-Extensions"); got != tt.want {

@@ -6,7 +6,8 @@
 // Routes: "/" the chat page; "/ws?room=NAME" room chat (every message a
 // client sends goes to every member of its room, itself included,
 // unchanged; add "&name=NICK" to also get JSON presence events); "/echo"
-// echo; "/stats" memory and connection counts as JSON, when Config.Stats
+// echo; "/sink" reads every message (inflated, validated) and answers
+// nothing but pongs, for load tools that measure receiving; "/stats" memory and connection counts as JSON, when Config.Stats
 // says so (it tells anyone who asks how loaded the server is).
 //
 // # Thread rules
@@ -58,6 +59,7 @@ func NewServer(cfg Config, opts ...engine.Option) *engine.Server {
 		OnMessage:   func(c *engine.Conn, op engine.OpCode, p []byte) { _ = c.Send(op, p) },
 		Compression: cfg.Compression,
 	})
+	srv.Handle("/sink", engine.Handler{Compression: cfg.Compression})
 	return srv
 }
 

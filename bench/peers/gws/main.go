@@ -3,17 +3,21 @@
 // route, net/http upgrades, one ReadLoop goroutine per connection, and a
 // gws.Broadcaster for room messages.
 //
-//	gws -addr 127.0.0.1:0
+//	gws -addr 127.0.0.1:0 [-compression]
 //
 // Routes: "/ws?room=NAME" (default room "lobby") delivers every message a
 // client sends to every member of its room, the sender included, unchanged;
-// "/echo" sends every message back to its sender. It prints one line,
-// "listening on HOST:PORT", to stderr once listening, and exits 0 on SIGINT
-// or SIGTERM.
+// "/echo" sends every message back to its sender; "/sink" reads every
+// message and sends nothing back. With -compression every route negotiates
+// permessage-deflate without context takeover on either side, so that a
+// Broadcaster compresses a room message once for all its members. It
+// prints one line, "listening on HOST:PORT", to stderr once listening, and
+// exits 0 on SIGINT or SIGTERM.
 package main
 
 import (
 	"context"
+	"flag"
 	"net/http"
 
 	"github.com/lxzan/gws"
@@ -21,15 +25,28 @@ import (
 	"github.com/wshub/wshub/bench/peers/internal/peer"
 )
 
+var compression = flag.Bool("compression", false, "negotiate permessage-deflate (no context takeover)")
+
 func main() { peer.Main("gws", run) }
 
 // run serves until ctx ends. Upgraded connections are hijacked, so closing
 // the server leaves them to die with the process.
 func run(ctx context.Context, addr string) error {
+	pd := deflate(*compression)
 	mux := http.NewServeMux()
-	mux.HandleFunc("/ws", serve(newRoomUpgrader()))
-	mux.HandleFunc("/echo", serve(gws.NewUpgrader(&echoHandler{}, nil)))
+	mux.HandleFunc("/ws", serve(newRoomUpgrader(pd)))
+	mux.HandleFunc("/echo", serve(gws.NewUpgrader(&echoHandler{}, &gws.ServerOption{PermessageDeflate: pd})))
+	mux.HandleFunc("/sink", serve(gws.NewUpgrader(&sinkHandler{}, &gws.ServerOption{PermessageDeflate: pd})))
 	return peer.ServeHTTP(ctx, addr, mux)
+}
+
+// deflate is the compression of every route: gws's defaults (level 1,
+// messages under 512 bytes sent as they are, a pool of 32 compressors)
+// without context takeover on either side. A Broadcaster needs the
+// server's: it compresses once for every member, which only works when no
+// message refers to earlier ones.
+func deflate(on bool) gws.PermessageDeflate {
+	return gws.PermessageDeflate{Enabled: on, ServerContextTakeover: false, ClientContextTakeover: false}
 }
 
 // serve is the README's best-practice handler: upgrade, then read in a new
@@ -64,3 +81,11 @@ func (*echoHandler) OnMessage(socket *gws.Conn, message *gws.Message) {
 	defer message.Close()
 	_ = socket.WriteMessage(message.Opcode, message.Bytes())
 }
+
+// sinkHandler takes every message (gws hands OnMessage the whole message,
+// inflated) and sends nothing back.
+type sinkHandler struct {
+	pongHandler
+}
+
+func (*sinkHandler) OnMessage(_ *gws.Conn, message *gws.Message) { _ = message.Close() }

@@ -11,13 +11,15 @@ import (
 const roomKey = "room"
 
 // newRoomUpgrader stores the room in the session from Authorize, as the
-// chatroom example stores its user name. ParallelEnabled stays false, as in
-// the chatroom example: Broadcast only queues the frame on each member's
-// write queue, so OnMessage never blocks the reader, and parallel OnMessage
-// calls would reorder one sender's messages.
-func newRoomUpgrader() *gws.Upgrader {
+// chatroom example stores its user name; pd is the compression of every
+// route. ParallelEnabled stays false, as in the chatroom example: Broadcast
+// only queues the frame on each member's write queue, so OnMessage never
+// blocks the reader, and parallel OnMessage calls would reorder one
+// sender's messages.
+func newRoomUpgrader(pd gws.PermessageDeflate) *gws.Upgrader {
 	return gws.NewUpgrader(newRoomHandler(), &gws.ServerOption{
-		ParallelEnabled: false,
+		ParallelEnabled:   false,
+		PermessageDeflate: pd,
 		Authorize: func(r *http.Request, session gws.SessionStorage) bool {
 			room := r.URL.Query().Get("room")
 			if room == "" {

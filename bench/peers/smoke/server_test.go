@@ -77,11 +77,12 @@ type server struct {
 	done   chan error // receives cmd.Wait's result once
 }
 
-// start runs the named peer on 127.0.0.1:0 and waits for its address.
-func start(t *testing.T, name string) *server {
+// start runs the named peer on 127.0.0.1:0, with the extra flags, and
+// waits for its address.
+func start(t *testing.T, name string, flags ...string) *server {
 	t.Helper()
 	s := &server{stderr: newLineWriter(), done: make(chan error, 1)}
-	s.cmd = exec.Command(filepath.Join(binDir, name), "-addr", "127.0.0.1:0")
+	s.cmd = exec.Command(filepath.Join(binDir, name), append([]string{"-addr", "127.0.0.1:0"}, flags...)...)
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
