@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"sync"
 	"unicode/utf8"
 
@@ -83,7 +84,7 @@ type partial struct {
 	mark bool       // the current frame is masked
 	z    bool       // compressed (RSV1 on its first frame)
 	utf8 utf8State  // validator state (uncompressed text)
-	src  tailReader // what inflating reads
+	src  bytes.Reader // what inflating reads: the payload and deflateTail
 }
 
 var partials = sync.Pool{New: func() any { return new(partial) }}
@@ -305,12 +306,21 @@ func (d *Decoder) inflate(op ws.OpCode, in []byte, p *partial, m *Message) error
 		m.OpCode, m.Payload = op, p.out.B[:0:0]
 		return nil
 	}
+	// The stream with its tail, in one slice: flate reads a *bytes.Reader
+	// on its fast path. A fragment buffer is ours to extend; a frame in
+	// the caller's buffer is copied (it is the compressed size).
+	if p.buf == nil {
+		p.buf = fragPool.Get()
+		p.buf.B = append(p.buf.B[:0], in...)
+	}
+	p.buf.B = append(p.buf.B, deflateTail...)
+	p.src.Reset(p.buf.B)
 	var dict []byte
 	if d.win != nil {
 		dict = d.win.buf
 	}
 	var err error
-	p.out.B, err = inflateTo(&p.src, p.out.B[:0], in, dict, d.maxMessage(), op == ws.OpText)
+	p.out.B, err = inflateTo(&p.src, p.out.B[:0], dict, d.maxMessage(), op == ws.OpText)
 	if err != nil {
 		return err
 	}
@@ -380,6 +390,6 @@ func release(p *partial) {
 	if p.out != nil {
 		inflatePool.Put(p.out)
 	}
-	*p = partial{}
+	*p = partial{} // (a bytes.Reader's zero value reads nothing: src is clean)
 	partials.Put(p)
 }

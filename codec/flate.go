@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"io"
 	"slices"
 	"sync"
@@ -70,20 +71,20 @@ func DeflateFrame(op ws.OpCode, payload []byte, level int) *Frame {
 
 var readers = sync.Pool{New: func() any { return flate.NewReader(nil) }}
 
-// inflateTo inflates, reading through src, the compressed message in (its tail removed) after
-// dict, the peer's window, appending to out while it stays within capBytes;
-// text is validated as it inflates. The errors: ErrMessageTooBig as soon as
-// the output passes capBytes, ErrInvalidUTF8 at the first invalid
-// sequence, ErrBadDeflate for a stream that does not inflate.
-func inflateTo(src *tailReader, out []byte, in, dict []byte, capBytes int64, text bool) ([]byte, error) {
-	*src = tailReader{parts: [2][]byte{in, deflateTail}}
+// inflateTo inflates the compressed message src reads (its tail put back)
+// after dict, the peer's window, appending to out while it stays within
+// capBytes; text is validated as it inflates. The errors: ErrMessageTooBig
+// as soon as the output passes capBytes, ErrInvalidUTF8 at the first
+// invalid sequence, ErrBadDeflate for a stream that does not inflate.
+func inflateTo(src *bytes.Reader, out, dict []byte, capBytes int64, text bool) ([]byte, error) {
+	in := src.Len()
 	r := readers.Get().(io.ReadCloser)
 	defer readers.Put(r)
 	_ = r.(flate.Resetter).Reset(src, dict)
 	limit := int(min(capBytes, int64(int(^uint(0)>>1)-1))) + 1 // one byte over the cap tells
 	state := utf8Accept
 	if cap(out)-len(out) < 512 {
-		out = slices.Grow(out, min(max(len(in)*4, 512), limit-len(out)))
+		out = slices.Grow(out, min(max(in*4, 512), limit-len(out)))
 	}
 	for {
 		if len(out) == cap(out) {
@@ -109,37 +110,6 @@ func inflateTo(src *tailReader, out []byte, in, dict []byte, capBytes int64, tex
 			return out, ErrBadDeflate
 		}
 	}
-}
-
-// tailReader reads parts one after the other, byte by byte too, so that
-// the flate reader takes it as it is instead of wrapping it in a bufio.Reader.
-type tailReader struct {
-	parts [2][]byte
-	i     int
-}
-
-func (t *tailReader) Read(p []byte) (int, error) {
-	for t.i < len(t.parts) && len(t.parts[t.i]) == 0 {
-		t.i++
-	}
-	if t.i == len(t.parts) {
-		return 0, io.EOF
-	}
-	n := copy(p, t.parts[t.i])
-	t.parts[t.i] = t.parts[t.i][n:]
-	return n, nil
-}
-
-func (t *tailReader) ReadByte() (byte, error) {
-	for t.i < len(t.parts) && len(t.parts[t.i]) == 0 {
-		t.i++
-	}
-	if t.i == len(t.parts) {
-		return 0, io.EOF
-	}
-	c := t.parts[t.i][0]
-	t.parts[t.i] = t.parts[t.i][1:]
-	return c, nil
 }
 
 // window is the history a connection's peer compresses against (client
