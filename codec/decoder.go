@@ -79,11 +79,11 @@ type partial struct {
 	left int64                      // payload bytes of the current frame still to come
 	pos  int                        // the mask offset of the next one
 	mask [4]byte
-	op   ws.OpCode  // OpText or OpBinary
-	fin  bool       // the current frame is the message's last
-	mark bool       // the current frame is masked
-	z    bool       // compressed (RSV1 on its first frame)
-	utf8 utf8State  // validator state (uncompressed text)
+	op   ws.OpCode    // OpText or OpBinary
+	fin  bool         // the current frame is the message's last
+	mark bool         // the current frame is masked
+	z    bool         // compressed (RSV1 on its first frame)
+	utf8 utf8State    // validator state (uncompressed text)
 	src  bytes.Reader // what inflating reads: the payload and deflateTail
 }
 
