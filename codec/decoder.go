@@ -16,8 +16,8 @@ const DefaultMaxMessage = 1 << 20
 // §5.5).
 //
 // Payload aliases memory the Decoder does not own for long: the caller's
-// buffer for an unfragmented message or a control frame, a pooled buffer for
-// a reassembled message. It is valid until the caller discards the consumed
+// buffer for an unfragmented message or a control frame that arrived whole,
+// a pooled buffer for a reassembled or inflated message. It is valid until the caller discards the consumed
 // bytes or calls Decode or Reset again, whichever comes first; copy what must
 // live longer.
 type Message struct {
@@ -104,9 +104,9 @@ var (
 // and only from InboundMin up); the buffer grows as the message arrives.
 func takeFrag(arrived int) *bytebufferpool.ByteBuffer {
 	b := fragPool.Get()
-	if limit := 4*arrived + fragSlack; cap(b.B) > limit {
-		fragPool.Put(b)
-		b = &bytebufferpool.ByteBuffer{B: make([]byte, 0, min(limit, 2*arrived+512))}
+	if cap(b.B) > 4*arrived+fragSlack {
+		// Dropped, not put back: the pool would hand it out again at once.
+		b = &bytebufferpool.ByteBuffer{B: make([]byte, 0, 2*arrived+512)}
 	}
 	return b
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -519,4 +520,18 @@ func FuzzInflate(f *testing.F) {
 		}
 		sameWhenSplit(t, decoder, data, split, whole)
 	})
+}
+
+// TestInflateNoCap: a cap of MaxInt64 (no cap, in effect) still takes
+// compressed messages: the wire allowance above the cap saturates.
+func TestInflateNoCap(t *testing.T) {
+	t.Parallel()
+	for _, limit := range []int64{math.MaxInt64, math.MaxInt64 - 1000, math.MaxInt64 / 2} {
+		d := codec.Decoder{MaxMessage: limit}
+		d.SetDeflate(0)
+		msgs, err := decodeAll(&d, compressedFrames(ws.OpText, clientDeflate(t, nil, []byte("hello")), 2), 0)
+		if err != nil || len(msgs) != 1 || string(msgs[0].Payload) != "hello" {
+			t.Fatalf("cap %d: %v", limit, err)
+		}
+	}
 }

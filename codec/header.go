@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/gobwas/ws"
 )
@@ -122,7 +123,11 @@ func (d *Decoder) checkHeader(h ws.Header) error {
 func (d *Decoder) wireMax(h ws.Header) int64 {
 	limit := d.maxMessage()
 	if h.Rsv&rsv1 != 0 || d.msg != nil && d.msg.z {
-		limit += limit/1024 + 64
+		extra := limit/1024 + 64
+		if limit > math.MaxInt64-extra {
+			return math.MaxInt64
+		}
+		limit += extra
 	}
 	return limit
 }

@@ -73,9 +73,15 @@ func TestBufferBudgetOutbound(t *testing.T) {
 				t.Fatalf("small client %d: backlog %d after %v", i+1, c.Backlog(), waitTimeout)
 			}
 			if err := c.Send(engine.OpBinary, msg); err != nil {
-				t.Fatal(err)
+				time.Sleep(100 * time.Millisecond) // for OnDisconnect
+				t.Fatalf("small client %d at backlog %d: %v; closed with %+v; buffered %d", i+1, c.Backlog(), err, b.closed(c), b.srv.Stats().Buffered)
 			}
-			time.Sleep(time.Millisecond) // the backlog is read after each flush
+			// A round trip through the loop before the next send: the
+			// backlog is read after each flush, and a loop starved of CPU
+			// must not get a burst of sends past MaxBacklog at once
+			// (PolicyClose would close this client as a slow consumer).
+			reader.SendText("sync")
+			reader.ExpectText("sync")
 		}
 	}
 	// The large one until it is shed.

@@ -50,7 +50,8 @@ type Options struct {
 	// input); each event loop sheds only its own, and only while it holds
 	// more than its share. Default 0: no budget.
 	MaxBuffered int
-	// CompressionLevel is the compress/flate level (-2 to 9) of messages
+	// CompressionLevel is the compress/flate level (-2 to 9; outside, the
+	// nearest) of messages
 	// sent to connections that negotiated permessage-deflate
 	// (Handler.Compression): each message is compressed once, by the first
 	// event loop with such a recipient, and the compressed frame is shared

@@ -68,7 +68,10 @@ type Compression struct {
 	// Enabled turns negotiation on.
 	Enabled bool
 	// ClientWindowBits (8-15) lets clients keep their compression context
-	// across messages, for a better ratio on chatty streams, at the cost
+	// across messages, for a better ratio on chatty streams: a client that
+	// offers client_max_window_bits (Chromium does) gets this window, or
+	// its own if smaller; one that offers no bound (Firefox) gets to keep
+	// its context only when this is 15; other values mean 0. The cost
 	// of 2^ClientWindowBits bytes kept per connection from its first
 	// compressed message on, outside the buffer budget, and a copy of the
 	// window per message received (see codec.DeflateConfig). 0: no client

@@ -106,8 +106,9 @@ func (u *Upgrade) Extensions() []string {
 }
 
 // Compression returns the permessage-deflate response the route accepts
-// the client's offer with ("permessage-deflate;
-// server_no_context_takeover; client_no_context_takeover"), or ok false
+// the client's offer with (e.g. "permessage-deflate;
+// server_no_context_takeover; client_no_context_takeover"; the parameters
+// follow the offer and Compression.ClientWindowBits), or ok false
 // when there is none: the route has Compression off, or the client offers
 // nothing acceptable. A hook that requires compression refuses on !ok; one
 // that forbids it accepts with AcceptOptions.NoCompression.

@@ -82,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address HOST:PORT")
 	fs.StringVar(&c.level, "log-level", "subtle", "log level: verbose, subtle or nothing")
 	fs.StringVar(&c.origins, "origins", "", "comma-separated extra allowed origins (* for any); same-origin is always allowed")
-	fs.Int64Var(&c.maxMessage, "max-message", 1<<20, "largest message in bytes")
+	fs.Int64Var(&c.maxMessage, "max-message", 1<<20, "largest message in bytes (for a compressed message: once inflated)")
 	fs.IntVar(&c.loops, "loops", runtime.NumCPU(), "number of event loops")
 	fs.IntVar(&c.maxBacklog, "max-backlog", engine.DefaultMaxBacklog, "bytes queued for one client before -slow-policy applies (-1: no cap)")
 	fs.IntVar(&c.budget, "max-buffered", defaultBudget(), "bytes all clients together may hold in buffers (backlogs, partial messages) before the largest are closed (0: no budget; default a quarter of the memory available: RAM, or the cgroup's limit)")
@@ -99,10 +99,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.message, "message-timeout", 30*time.Second, "close a client whose message takes longer to arrive with 1008 (-1ns: never)")
 	fs.StringVar(&c.trusted, "trusted-proxies", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For/Forwarded is believed")
 	fs.BoolVar(&c.proxyProtocol, "proxy-protocol", false, "expect a PROXY protocol v1/v2 header on every connection (behind HAProxy, nginx stream, AWS NLB)")
-	fs.BoolVar(&c.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) on /ws, /echo and /sink with clients that offer it")
-	fs.IntVar(&c.compressionLevel, "compression-level", 1, "deflate level of messages sent compressed, 1 (fastest) to 9 (smallest), -1 the flate default (6), -2 Huffman only (0 means 1); each message is compressed once for all its recipients")
-	fs.IntVar(&c.zMin, "compression-min", 128, "smallest payload sent compressed, in bytes (smaller ones go as they are)")
-	fs.IntVar(&c.clientWindowBits, "client-window-bits", 0, "let clients keep their compression context, with a window of 2^N bytes (8-15) kept per connection (0: ask them not to, and keep nothing)")
+	fs.BoolVar(&c.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) on /ws, /echo and /sink with clients that offer it (turn off with -compression=false)")
+	fs.IntVar(&c.compressionLevel, "compression-level", 1, "deflate level of messages sent compressed: 1 (fastest) to 9 (smallest), -1 klauspost/compress's default (5), -2 Huffman only; 0 means 1. Each message is compressed once for all its compressed recipients")
+	fs.IntVar(&c.zMin, "compression-min", 128, "smallest payload sent compressed, in bytes; 0: every one. Smaller ones go as they are, and so do those compression does not shrink or that exceed the client's server_max_window_bits")
+	fs.IntVar(&c.clientWindowBits, "client-window-bits", 0, "let clients keep their compression context, with a window of 2^N bytes (8-15) kept per connection: clients that offer client_max_window_bits (Chromium) get N, those that offer no bound (Firefox) only N=15 (0: ask every client not to keep one, and keep nothing)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err

@@ -6,8 +6,9 @@
 // Routes: "/" the chat page; "/ws?room=NAME" room chat (every message a
 // client sends goes to every member of its room, itself included,
 // unchanged; add "&name=NICK" to also get JSON presence events); "/echo"
-// echo; "/sink" reads every message (inflated, validated) and answers
-// nothing but pongs, for load tools that measure receiving; "/stats" memory and connection counts as JSON, when Config.Stats
+// echo; "/sink" reads every message (inflated, validated) and sends
+// nothing back but the protocol's own frames, for load tools that measure
+// receiving; "/stats" memory and connection counts as JSON, when Config.Stats
 // says so (it tells anyone who asks how loaded the server is).
 //
 // # Thread rules
@@ -35,7 +36,7 @@ var Page []byte
 // Config says which optional parts the demo serves.
 type Config struct {
 	Stats bool // serve /stats
-	// Compression is permessage-deflate on /ws and /echo.
+	// Compression is permessage-deflate on /ws, /echo and /sink.
 	Compression engine.Compression
 }
 
