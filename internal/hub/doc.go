@@ -28,7 +28,11 @@
 // a step asks it, once per drain, to run a drain task (Loop.Execute). A
 // flush writes each connection's chain with one write(2) or writev(2); a
 // broadcast is one pooled codec.Frame placed once per shard and shared by
-// every recipient.
+// every recipient. For connections that negotiated permessage-deflate
+// (Conn.SetCompression) the frame's compressed form is used: built once
+// per message by the first shard that needs it (codec.Frame.Deflated,
+// which other loops wait on meanwhile), placed once per shard in an arena
+// of its own, so that a compressed connection's frames stay contiguous.
 //
 // Per-loop deadlines (handshake, close, drain and linger timeouts) live on
 // a timing wheel per shard (package wheel), ticked by the shard's own
