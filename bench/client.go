@@ -270,10 +270,7 @@ func (l *loop) data(p *peer, payload []byte, now int64) int64 {
 		return 0
 	}
 	if st.Seq == 0 {
-		if !p.warmed {
-			p.warmed = true
-			l.warm.Add(1)
-		}
+		l.warmedUp(p)
 		return 0
 	}
 	l.hist.Record(now - st.Sent)
@@ -282,6 +279,14 @@ func (l *loop) data(p *peer, payload []byte, now int64) int64 {
 		l.flush()
 	}
 	return 1
+}
+
+// warmedUp counts p's first warm-up message, once.
+func (l *loop) warmedUp(p *peer) {
+	if !p.warmed {
+		p.warmed = true
+		l.warm.Add(1)
+	}
 }
 
 // control writes a pong or close frame to p.
@@ -315,10 +320,7 @@ func (l *loop) pong(p *peer, payload []byte, now int64) int64 {
 	}
 	p.probeAt = 0
 	if st.Seq == 0 {
-		if !p.warmed {
-			p.warmed = true
-			l.warm.Add(1)
-		}
+		l.warmedUp(p)
 		return 0
 	}
 	l.hist.Record(now - st.Sent)

@@ -123,14 +123,20 @@ func (a *agent) schedule(at, interval int64, quota uint64) error {
 	if err != nil {
 		return err
 	}
+	a.startPacer(pace)
+	return nil
+}
+
+// startPacer runs fn over the loops in a goroutine of its own until
+// stopPacer.
+func (a *agent) startPacer(fn func(ctx context.Context, loops []*loop)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.paceStop, a.paceDone = cancel, make(chan struct{})
 	loops := a.loopList()
 	go func() {
 		defer close(a.paceDone)
-		pace(ctx, loops)
+		fn(ctx, loops)
 	}()
-	return nil
 }
 
 // startEcho sends every connection's first message at at; each echo sends
@@ -163,27 +169,27 @@ func (a *agent) startInflate(at int64) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a.paceStop, a.paceDone = cancel, make(chan struct{})
-	loops := a.loopList()
-	go func() {
-		defer close(a.paceDone)
-		t := time.NewTicker(repingAfter / 4)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
+	a.startPacer(repingLoops)
+	return nil
+}
+
+// repingLoops has each loop send again its overdue pings, every quarter of
+// repingAfter, until ctx ends.
+func repingLoops(ctx context.Context, loops []*loop) {
+	t := time.NewTicker(repingAfter / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, l := range loops {
+			if l.el.Execute(ctx, l.reping) != nil {
 				return
-			case <-t.C:
-			}
-			for _, l := range loops {
-				if l.el.Execute(ctx, l.reping) != nil {
-					return
-				}
 			}
 		}
-	}()
-	return nil
+	}
 }
 
 // results waits until every expected message arrived, or the deadline, and
