@@ -61,6 +61,10 @@ type Options struct {
 	// out as they are (RFC 7692 §6 lets each message choose). Default 0:
 	// 128 bytes; negative: every message.
 	CompressionMin int
+	// NodeID goes in the top 16 bits of every connection ID: servers with
+	// distinct node IDs never give two connections the same ID, so an ID
+	// names a connection across a cluster (see package cluster). Default 0.
+	NodeID uint16
 	// SlowPolicy is PolicyClose (default: close with 1008),
 	// PolicyDropNewest or PolicyDropOldest.
 	SlowPolicy SlowPolicy
@@ -155,6 +159,9 @@ func WithCompressionLevel(level int) Option { return func(o *Options) { o.Compre
 
 // WithCompressionMin sets Options.CompressionMin.
 func WithCompressionMin(n int) Option { return func(o *Options) { o.CompressionMin = n } }
+
+// WithNodeID sets Options.NodeID.
+func WithNodeID(id uint16) Option { return func(o *Options) { o.NodeID = id } }
 
 // WithSlowPolicy sets what happens to a connection at its backlog cap.
 func WithSlowPolicy(p SlowPolicy) Option { return func(o *Options) { o.SlowPolicy = p } }

@@ -134,6 +134,7 @@ func New(opts ...Option) *Server {
 			BufferCost:       hub.CostModel{Pow2: true, Node: gnetNodeSize},
 			BufferSlack:      2 * writeBufferCap,
 			MaxBuffered:      o.MaxBuffered,
+			NodeID:           o.NodeID,
 			CompressionLevel: o.CompressionLevel,
 			CompressionMin:   o.CompressionMin,
 			Policy:           hub.SlowPolicy(o.SlowPolicy),
@@ -296,6 +297,17 @@ func (s *Server) Publish(room string, op OpCode, payload []byte) error {
 func (s *Server) PublishExcept(room string, op OpCode, payload []byte, except *Conn) error {
 	return s.hub.Publish(room, op, payload, hubConn(except))
 }
+
+// WatchRooms makes fn run whenever a room gets its first member on this
+// server or loses its last: on the event loop that applied the Join or
+// Leave, after Members changed, so fn must not block. Calls for one room
+// may come from different loops, out of order: fn reads Members for the
+// current state (a cluster adapter subscribes to a room while it has
+// members here). Call it before Start, like Handle.
+func (s *Server) WatchRooms(fn func(room string)) { s.hub.SetRoomInterest(fn) }
+
+// NodeID returns Options.NodeID, the top 16 bits of every connection ID.
+func (s *Server) NodeID() uint16 { return s.opts.NodeID }
 
 // Members returns the number of connections in room.
 func (s *Server) Members(room string) int { return s.hub.Members(room) }

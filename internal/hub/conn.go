@@ -9,8 +9,13 @@ import (
 	"github.com/wshub/wshub/internal/wheel"
 )
 
-// lastID numbers connections; IDs are unique within the process.
+// lastID numbers connections; with the hub's Config.NodeID in the top 16
+// bits, IDs are unique within the process and across nodes with distinct
+// node IDs.
 var lastID atomic.Uint64
+
+// idMask is the part of an ID that lastID numbers.
+const idMask = 1<<48 - 1
 
 // State is where a connection is in its life. There is one state per
 // connection, kept here; every layer asks it, none keeps its own.

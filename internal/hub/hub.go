@@ -58,6 +58,15 @@ type Config struct {
 	// PingInterval, IdleTimeout and MessageTimeout are the keepalive of
 	// open connections (see keepalive.go); zero or negative: off.
 	PingInterval, IdleTimeout, MessageTimeout time.Duration
+	// NodeID goes in the top 16 bits of every connection ID, so that IDs
+	// are unique across servers with distinct node IDs (a cluster).
+	NodeID uint16
+	// OnRoomInterest, if set, is called when a room gets its first member
+	// in this hub or loses its last, on the loop that applied the join or
+	// leave, after the count changed (Members tells which); it must not
+	// block. Calls for one room may come from different loops, and so out
+	// of order: the callee reads Members rather than trusting the order.
+	OnRoomInterest func(room string)
 	// HandshakeExpired, if set, is asked first when a handshake times out;
 	// true means it dealt with the connection (an answer is on its way).
 	HandshakeExpired func(c *Conn) bool
@@ -113,7 +122,8 @@ const idBuckets = 64
 // Hub is the registry of connections and their outbound path. Create it
 // with New.
 type Hub struct {
-	cfg Config
+	cfg    Config
+	idBase uint64 // NodeID in the top 16 bits
 
 	mu       sync.Mutex               // serialises the writers of shards
 	shards   atomic.Pointer[[]*Shard] // copy-on-write list of all shards
@@ -137,7 +147,7 @@ type idBucket struct {
 // New returns a hub with cfg.
 func New(cfg Config) *Hub {
 	cfg.fill()
-	return &Hub{cfg: cfg}
+	return &Hub{cfg: cfg, idBase: uint64(cfg.NodeID) << 48}
 }
 
 // shardFor returns the shard of a loop, creating it on first use.
@@ -187,6 +197,10 @@ func (h *Hub) Stop() {
 // SetHandshakeExpired sets Config.HandshakeExpired, for an owner that
 // needs the hub to make it. Call before any connection opens.
 func (h *Hub) SetHandshakeExpired(f func(c *Conn) bool) { h.cfg.HandshakeExpired = f }
+
+// SetRoomInterest sets Config.OnRoomInterest, for an owner that learns it
+// after the hub is made. Call before any connection opens.
+func (h *Hub) SetRoomInterest(f func(room string)) { h.cfg.OnRoomInterest = f }
 
 // Stopping marks the hub as stopping without stopping its timers: the
 // connections still close through their handshakes. Safe from any goroutine.

@@ -28,7 +28,7 @@ func (h *Hub) Open(c *Conn, loop Loop, sock Socket, owner any) {
 func (h *Hub) Attach(c *Conn) {
 	s := c.shard
 	s.stopTimer(c)
-	c.id = lastID.Add(1)
+	c.id = h.idBase | lastID.Add(1)&idMask
 	c.slot = int32(len(s.conns))
 	s.conns = append(s.conns, c)
 	c.set(StateOpen) // before Get and Range can find it

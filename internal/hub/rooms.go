@@ -43,12 +43,16 @@ func (h *Hub) addMembers(name string, d int) {
 	if b.m == nil {
 		b.m = make(map[string]int)
 	}
-	if n := b.m[name] + d; n > 0 {
+	before := b.m[name]
+	if n := before + d; n > 0 {
 		b.m[name] = n
 	} else {
 		delete(b.m, name)
 	}
 	b.mu.Unlock()
+	if f := h.cfg.OnRoomInterest; f != nil && (before == 0) != (before+d <= 0) {
+		f(name)
+	}
 }
 
 // Members returns the number of connections in room, as applied by the
