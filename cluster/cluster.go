@@ -1,0 +1,379 @@
+package cluster
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/wshub/wshub/engine"
+)
+
+// Options configure a Node. Zero fields take the defaults.
+type Options struct {
+	// Prefix starts every subject (default "wshub"): nodes with the same
+	// prefix on one NATS form one cluster.
+	Prefix string
+	// Inbox is how many messages from NATS may wait for delivery (default
+	// 65,536); past it nats.go drops them (Stats.SlowDropped).
+	Inbox int
+	// Logger gets subscription errors and drops (default: discard).
+	Logger *slog.Logger
+}
+
+// Stats are a node's cluster counters.
+type Stats struct {
+	Published   int64 // messages handed to NATS
+	Received    int64 // messages from other nodes delivered here
+	Dropped     int64 // messages NATS did not take (reconnect buffer full, connection closed)
+	SlowDropped int64 // messages NATS dropped because this node was slow to deliver them
+	Rooms       int   // rooms this node subscribes to
+	Connected   bool  // the NATS connection is up
+}
+
+// Node is one server in a cluster.
+type Node struct {
+	srv    *engine.Server
+	nc     *nats.Conn
+	log    *slog.Logger
+	prefix string
+	id     uint16
+
+	in   chan *nats.Msg
+	all  *nats.Subscription
+	self *nats.Subscription
+
+	mu    sync.Mutex
+	subs  map[string]*nats.Subscription // rooms with local members
+	dirty map[string]struct{}           // rooms whose interest changed
+	kick  chan struct{}
+	done  chan struct{}
+	wg    sync.WaitGroup
+	once  sync.Once
+
+	published, received, dropped atomic.Int64
+}
+
+// Errors of Join.
+var (
+	// ErrStarted: Join came after the server started.
+	ErrStarted = errors.New("cluster: join before the server starts")
+	// ErrRemoteOpCode: SendTo a connection on another node with an
+	// opcode other than text or binary.
+	ErrRemoteOpCode = errors.New("cluster: only text and binary messages go to another node")
+)
+
+// Join makes srv a node of the cluster on nc. It must come before
+// srv.Start. nc stays the caller's: Close does not close it. A connection
+// made with nats.NoEcho() spares NATS sending a node's messages back to it
+// (they are dropped either way).
+func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
+	if srv.Addr() != nil {
+		return nil, ErrStarted
+	}
+	if o.Prefix == "" {
+		o.Prefix = "wshub"
+	}
+	if o.Inbox <= 0 {
+		o.Inbox = 1 << 16
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	n := &Node{
+		srv: srv, nc: nc, log: o.Logger, prefix: o.Prefix, id: srv.NodeID(),
+		in:   make(chan *nats.Msg, o.Inbox),
+		subs: make(map[string]*nats.Subscription), dirty: make(map[string]struct{}),
+		kick: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	var err error
+	if n.all, err = nc.ChanSubscribe(n.prefix+".all", n.in); err != nil {
+		return nil, err
+	}
+	if n.self, err = nc.ChanSubscribe(n.prefix+".node."+strconv.Itoa(int(n.id)), n.in); err != nil {
+		_ = n.all.Unsubscribe()
+		return nil, err
+	}
+	srv.WatchRooms(n.watch)
+	n.wg.Add(1)
+	go n.run()
+	return n, nil
+}
+
+// The wire format of a message: a version byte, the opcode, the origin's
+// node ID, a connection ID (the target of a send; 0 otherwise), then the
+// payload.
+const (
+	wireVersion = 1
+	headerLen   = 12
+)
+
+func (n *Node) encode(op engine.OpCode, id uint64, payload []byte) []byte {
+	b := make([]byte, headerLen, headerLen+len(payload))
+	b[0], b[1] = wireVersion, byte(op)
+	binary.BigEndian.PutUint16(b[2:], n.id)
+	binary.BigEndian.PutUint64(b[4:], id)
+	return append(b, payload...)
+}
+
+// Publish sends a message to every member of room on every node. Safe from
+// any goroutine.
+func (n *Node) Publish(room string, op engine.OpCode, payload []byte) error {
+	return n.PublishExcept(room, op, payload, nil)
+}
+
+// PublishExcept is Publish but for one local connection (the sender, say).
+// Safe from any goroutine.
+func (n *Node) PublishExcept(room string, op engine.OpCode, payload []byte, except *engine.Conn) error {
+	if err := n.srv.PublishExcept(room, op, payload, except); err != nil {
+		return err
+	}
+	n.send(n.roomSubject(room), op, 0, payload)
+	return nil
+}
+
+// Broadcast sends a message to every connection of the cluster. Safe from
+// any goroutine.
+func (n *Node) Broadcast(op engine.OpCode, payload []byte) error {
+	return n.BroadcastExcept(op, payload, nil)
+}
+
+// BroadcastExcept is Broadcast but for one local connection. Safe from any
+// goroutine.
+func (n *Node) BroadcastExcept(op engine.OpCode, payload []byte, except *engine.Conn) error {
+	if err := n.srv.BroadcastExcept(op, payload, except); err != nil {
+		return err
+	}
+	n.send(n.prefix+".all", op, 0, payload)
+	return nil
+}
+
+// SendTo sends a message to the connection with the given ID, on whichever
+// node holds it. A local ID that is not connected gets engine's error; a
+// remote one is sent at most once, and a remote node drops it if the
+// connection is gone. Safe from any goroutine.
+func (n *Node) SendTo(id uint64, op engine.OpCode, payload []byte) error {
+	node := uint16(id >> 48)
+	if node == n.id {
+		return n.srv.SendTo(id, op, payload)
+	}
+	if op != engine.OpText && op != engine.OpBinary {
+		return ErrRemoteOpCode
+	}
+	n.send(n.prefix+".node."+strconv.Itoa(int(node)), op, id, payload)
+	return nil
+}
+
+// send hands a message to NATS, counting what it does not take.
+func (n *Node) send(subject string, op engine.OpCode, id uint64, payload []byte) {
+	if err := n.nc.Publish(subject, n.encode(op, id, payload)); err != nil {
+		n.dropped.Add(1)
+		n.log.Warn("cluster: message dropped", "subject", subject, "err", err)
+		return
+	}
+	n.published.Add(1)
+}
+
+// roomSubject is the subject of a room.
+func (n *Node) roomSubject(room string) string { return n.prefix + ".room." + roomToken(room) }
+
+// roomToken is a room's name as one subject token: as it is when made of
+// letters, digits, '-' and '_', otherwise '~' and its base64url.
+func roomToken(room string) string {
+	plain := room != ""
+	for i := 0; i < len(room) && plain; i++ {
+		c := room[i]
+		plain = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+	}
+	if plain {
+		return room
+	}
+	return "~" + base64.RawURLEncoding.EncodeToString([]byte(room))
+}
+
+// roomName reverses roomToken.
+func roomName(token string) (string, bool) {
+	if !strings.HasPrefix(token, "~") {
+		return token, token != ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token[1:])
+	return string(b), err == nil
+}
+
+// watch is the server's room watcher: it runs on an event loop, so it only
+// notes the room for run.
+func (n *Node) watch(room string) {
+	n.mu.Lock()
+	n.dirty[room] = struct{}{}
+	n.mu.Unlock()
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run subscribes and unsubscribes as rooms gain and lose local members,
+// and delivers what arrives from NATS, until Close.
+func (n *Node) run() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.done:
+			return
+		case <-n.kick:
+			n.reconcile()
+		case m := <-n.in:
+			n.deliver(m)
+		}
+	}
+}
+
+// reconcile makes the subscriptions match the rooms that have local
+// members now, for the rooms whose interest changed.
+func (n *Node) reconcile() {
+	n.mu.Lock()
+	rooms := make([]string, 0, len(n.dirty))
+	for r := range n.dirty {
+		rooms = append(rooms, r)
+	}
+	clear(n.dirty)
+	n.mu.Unlock()
+	added := map[string]*nats.Subscription{}
+	for _, r := range rooms {
+		want := n.srv.Members(r) > 0
+		n.mu.Lock()
+		sub, have := n.subs[r]
+		n.mu.Unlock()
+		switch {
+		case want && !have:
+			s, err := n.nc.ChanSubscribe(n.roomSubject(r), n.in)
+			if err != nil {
+				n.log.Error("cluster: subscribe", "room", r, "err", err)
+				n.watch(r) // try again at the next change or kick
+				continue
+			}
+			added[r] = s
+		case !want && have:
+			if err := sub.Unsubscribe(); err != nil {
+				n.log.Warn("cluster: unsubscribe", "room", r, "err", err)
+			}
+			n.mu.Lock()
+			delete(n.subs, r)
+			n.mu.Unlock()
+		}
+	}
+	if len(added) == 0 {
+		return
+	}
+	// A round trip to the NATS server: once it answers, it has the new
+	// subscriptions, and Rooms lists them. (Disconnected, nats.go sends
+	// them again when it reconnects.)
+	if err := n.nc.FlushTimeout(flushTimeout); err != nil {
+		n.log.Warn("cluster: subscriptions not confirmed", "rooms", len(added), "err", err)
+	}
+	n.mu.Lock()
+	for r, s := range added {
+		n.subs[r] = s
+	}
+	n.mu.Unlock()
+}
+
+// flushTimeout bounds the wait for the NATS server to confirm new
+// subscriptions.
+const flushTimeout = 2 * time.Second
+
+// deliver publishes a message from another node locally.
+func (n *Node) deliver(m *nats.Msg) {
+	d := m.Data
+	if len(d) < headerLen || d[0] != wireVersion {
+		n.log.Warn("cluster: malformed message", "subject", m.Subject, "bytes", len(d))
+		return
+	}
+	op, origin, id, payload := engine.OpCode(d[1]), binary.BigEndian.Uint16(d[2:]), binary.BigEndian.Uint64(d[4:]), d[headerLen:]
+	if origin == n.id {
+		return // delivered by this node when it was published
+	}
+	var err error
+	rest := strings.TrimPrefix(m.Subject, n.prefix+".")
+	switch {
+	case rest == "all":
+		err = n.srv.Broadcast(op, payload)
+	case strings.HasPrefix(rest, "node."):
+		err = n.srv.SendTo(id, op, payload)
+	case strings.HasPrefix(rest, "room."):
+		room, ok := roomName(rest[len("room."):])
+		if !ok {
+			n.log.Warn("cluster: malformed room subject", "subject", m.Subject)
+			return
+		}
+		err = n.srv.Publish(room, op, payload)
+	default:
+		return
+	}
+	if err == nil {
+		n.received.Add(1)
+	}
+}
+
+// Stats returns the node's counters. Safe from any goroutine.
+func (n *Node) Stats() Stats {
+	n.mu.Lock()
+	rooms := len(n.subs)
+	n.mu.Unlock()
+	var slow int64
+	for _, s := range n.allSubs() {
+		if d, err := s.Dropped(); err == nil {
+			slow += int64(d)
+		}
+	}
+	return Stats{
+		Published: n.published.Load(), Received: n.received.Load(), Dropped: n.dropped.Load(),
+		SlowDropped: slow, Rooms: rooms, Connected: n.nc.IsConnected(),
+	}
+}
+
+// Rooms returns the rooms the node subscribes to. Safe from any goroutine.
+func (n *Node) Rooms() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]string, 0, len(n.subs))
+	for r := range n.subs {
+		out = append(out, r)
+	}
+	return out
+}
+
+func (n *Node) allSubs() []*nats.Subscription {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := []*nats.Subscription{n.all, n.self}
+	for _, s := range n.subs {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Close leaves the cluster: every subscription ends and the node's
+// goroutine stops. The server and the NATS connection are left as they
+// are. Safe from any goroutine; later calls do nothing.
+func (n *Node) Close() error {
+	n.once.Do(func() {
+		for _, s := range n.allSubs() {
+			_ = s.Unsubscribe()
+		}
+		close(n.done)
+		n.wg.Wait()
+		n.mu.Lock()
+		clear(n.subs)
+		n.mu.Unlock()
+	})
+	return nil
+}

@@ -1,0 +1,213 @@
+package clustertest_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/wshub/wshub/cluster"
+	"github.com/wshub/wshub/engine"
+	"github.com/wshub/wshub/internal/wstest"
+)
+
+func TestMain(m *testing.M) {
+	wstest.VerifyNoLeaks(m, "nats-server", "github.com/nats-io/nats-server")
+}
+
+// startNATS runs an embedded NATS server on 127.0.0.1 and a free port.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return s.ClientURL()
+}
+
+// node is one wshub server in the cluster, its Node, and the connections
+// it holds by the IDs the clients were told.
+type node struct {
+	srv *engine.Server
+	n   *cluster.Node
+	id  uint16
+}
+
+// startNode runs a wshub server with node ID id joined to the cluster at
+// url. Its route /ws?room=R joins room R and tells the client its ID;
+// a message "pub R TEXT" publishes TEXT to room R across the cluster,
+// "all TEXT" broadcasts it, "to ID TEXT" sends it to connection ID, and
+// "leave R" leaves room R.
+func startNode(t *testing.T, url string, id uint16) *node {
+	t.Helper()
+	// Odd nodes ask NATS not to echo their messages; even ones get them
+	// back and must drop them themselves.
+	var opts []nats.Option
+	if id%2 == 1 {
+		opts = append(opts, nats.NoEcho())
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	nd := &node{id: id, srv: engine.New(engine.WithNodeID(id), engine.WithLoops(2))}
+	nd.srv.Handle("/ws", engine.Handler{
+		OnConnect: func(c *engine.Conn) {
+			if q, _ := c.Query(); q.Get("room") != "" {
+				r := q.Get("room")
+				_ = c.Join(r)
+			}
+			_ = c.SendText(fmt.Sprintf("id %d", c.ID()))
+		},
+		OnMessage: func(c *engine.Conn, _ engine.OpCode, p []byte) {
+			verb, rest, _ := strings.Cut(string(p), " ")
+			switch verb {
+			case "pub":
+				room, text, _ := strings.Cut(rest, " ")
+				_ = nd.n.Publish(room, engine.OpText, []byte(text))
+			case "all":
+				_ = nd.n.Broadcast(engine.OpText, []byte(rest))
+			case "to":
+				var target uint64
+				var text string
+				fmt.Sscanf(rest, "%d %s", &target, &text)
+				_ = nd.n.SendTo(target, engine.OpText, []byte(text))
+			case "leave":
+				_ = c.Leave(rest)
+			}
+		},
+	})
+	if nd.n, err = cluster.Join(nd.srv, nc, cluster.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nd.n.Close() })
+	wstest.Start(t, nd.srv)
+	return nd
+}
+
+// client is a raw WebSocket client with the ID its server told it.
+type client struct {
+	*wstest.Conn
+	id uint64
+}
+
+func dial(t *testing.T, nd *node, room string) *client {
+	t.Helper()
+	c := wstest.Dial(t, nd.srv.Addr().String(), "/ws?room="+room)
+	_, p, err := c.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id uint64
+	if _, err := fmt.Sscanf(string(p), "id %d", &id); err != nil {
+		t.Fatalf("greeting %q", p)
+	}
+	return &client{Conn: c, id: id}
+}
+
+func (c *client) expect(t *testing.T, want string) {
+	t.Helper()
+	_, p, err := c.ReadMessage()
+	if err != nil || string(p) != want {
+		t.Fatalf("client %#x: got %q, %v; want %q", c.id, p, err, want)
+	}
+}
+
+// waitRooms waits until nd subscribes to exactly rooms.
+func waitRooms(t *testing.T, nd *node, rooms ...string) {
+	t.Helper()
+	wstest.Eventually(t, fmt.Sprintf("node %d subscribes to %v", nd.id, rooms), func() bool {
+		got := nd.n.Rooms()
+		slices.Sort(got)
+		return slices.Equal(got, rooms)
+	})
+}
+
+// TestCluster: three nodes on one NATS. A room publish reaches every
+// member on every node once and in order, a broadcast every connection, a
+// send by ID the connection wherever it is; a node subscribes only to the
+// rooms it has members in.
+func TestCluster(t *testing.T) {
+	url := startNATS(t)
+	nodes := []*node{startNode(t, url, 1), startNode(t, url, 2), startNode(t, url, 3)}
+	a := dial(t, nodes[0], "chat")
+	b := dial(t, nodes[1], "chat")
+	c := dial(t, nodes[2], "other")
+	waitRooms(t, nodes[0], "chat")
+	waitRooms(t, nodes[1], "chat")
+	waitRooms(t, nodes[2], "other")
+
+	// A room publish from node 1: a (local) and b (node 2), not c.
+	const n = 200
+	for i := range n {
+		a.SendText(fmt.Sprintf("pub chat m%d", i))
+	}
+	for i := range n {
+		a.expect(t, fmt.Sprintf("m%d", i))
+		b.expect(t, fmt.Sprintf("m%d", i))
+	}
+	// A broadcast from node 3 reaches all three, once each.
+	c.SendText("all hello")
+	for _, cl := range []*client{a, b, c} {
+		cl.expect(t, "hello")
+	}
+	// Sends by ID, across nodes and to the sender's own node.
+	c.SendText(fmt.Sprintf("to %d for-a", a.id))
+	a.expect(t, "for-a")
+	a.SendText(fmt.Sprintf("to %d for-c", c.id))
+	c.expect(t, "for-c")
+	// Node 3 joins chat when its client does, and leaves it when it goes.
+	d := dial(t, nodes[2], "chat")
+	waitRooms(t, nodes[2], "chat", "other")
+	b.SendText("pub chat everyone")
+	for _, cl := range []*client{a, b, d} {
+		cl.expect(t, "everyone")
+	}
+	d.SendText("leave chat")
+	waitRooms(t, nodes[2], "other")
+	// Nothing arrived twice: the next message each gets is the marker.
+	a.SendText("all end")
+	for _, cl := range []*client{a, b, c, d} {
+		cl.expect(t, "end")
+	}
+	for i, nd := range nodes {
+		st := nd.n.Stats()
+		if !st.Connected || st.Dropped != 0 || st.SlowDropped != 0 {
+			t.Errorf("node %d: %+v", i+1, st)
+		}
+	}
+}
+
+// TestRoomTokens: room names that are not subject tokens still work.
+func TestRoomTokens(t *testing.T) {
+	url := startNATS(t)
+	n1, n2 := startNode(t, url, 1), startNode(t, url, 2)
+	for _, room := range []string{"a.b", "*", ">", "é", "~x", "-_x9"} {
+		a := dial(t, n1, urlEscape(room))
+		b := dial(t, n2, urlEscape(room))
+		waitRooms(t, n2, room)
+		a.SendText("pub " + room + " hi")
+		b.expect(t, "hi")
+		_ = a.Close()
+		_ = b.Close()
+		waitRooms(t, n2)
+	}
+}
+
+func urlEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		fmt.Fprintf(&b, "%%%02X", s[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,44 @@
+// Package cluster joins wshub servers through NATS, so that rooms,
+// broadcasts and targeted sends span every node of a deployment. It is a
+// module of its own: a server that runs alone does not pull NATS in.
+//
+// # Semantics
+//
+// A Node wraps one engine.Server and a NATS connection. Its Publish,
+// PublishExcept, Broadcast, BroadcastExcept and SendTo do what the
+// server's methods of the same names do, for the whole cluster:
+//
+//   - Publish to a room reaches every member on every node; Broadcast
+//     every connection of the cluster; SendTo the connection with that ID
+//     on whichever node holds it (IDs carry their server's node ID,
+//     engine.WithNodeID, so nodes must have distinct node IDs).
+//   - A node subscribes only to the rooms it has local members in, and
+//     unsubscribes when the last one leaves (engine.Server.WatchRooms).
+//     A message from NATS is published locally once, so it is encoded once
+//     per node and takes the same coalesced write path as a local publish.
+//     A node's own messages are delivered by it directly, never again from
+//     NATS.
+//   - Order: messages from one publisher (one Node) to one room arrive at
+//     every member in the order they were published: NATS keeps a
+//     connection's order per subject, and a node delivers what it receives
+//     from one goroutine.
+//   - Delivery across nodes is at most once (core NATS). While NATS is
+//     unreachable, local delivery goes on, nats.go buffers outgoing
+//     messages up to its reconnect buffer (nats.ReconnectBufSize) and
+//     reconnects with its backoff; messages that do not fit are dropped and
+//     counted (Stats.Dropped), and so are messages a node received faster
+//     than it could deliver (Stats.SlowDropped).
+//
+// Subjects: PREFIX.room.TOKEN (a room; TOKEN is the name when it is made
+// of letters, digits, '-' and '_', otherwise '~' and its base64url),
+// PREFIX.all (broadcasts) and PREFIX.node.N (sends to node N's
+// connections). The prefix defaults to "wshub".
+//
+// # Thread rules
+//
+// Join must be called before the server starts (it sets its room
+// watcher). Every method of Node is safe from any goroutine, event-loop
+// callbacks included: the NATS side never blocks the caller beyond
+// nats.go's buffered publish. A Node runs one goroutine of its own for
+// subscriptions and delivery, and nats.go runs its connection's.
+package cluster
