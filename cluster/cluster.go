@@ -25,6 +25,10 @@ type Options struct {
 	// Inbox is how many messages from NATS may wait for delivery (default
 	// 65,536); past it nats.go drops them (Stats.SlowDropped).
 	Inbox int
+	// PresenceInterval is how often the node tells the others how many
+	// members its rooms have (default 1 s): Members and AllRooms lag by
+	// about that, and a node that vanishes stops counting within three.
+	PresenceInterval time.Duration
 	// Logger gets subscription errors and drops (default: discard).
 	Logger *slog.Logger
 }
@@ -47,9 +51,16 @@ type Node struct {
 	prefix string
 	id     uint16
 
-	in   chan *nats.Msg
-	all  *nats.Subscription
-	self *nats.Subscription
+	in       chan *nats.Msg
+	all      *nats.Subscription
+	self     *nats.Subscription
+	presence *nats.Subscription
+	interval time.Duration
+
+	// Presence (presence.go); remote is guarded by mu, the rest is run's.
+	remote   map[uint16]snapshot
+	arriving map[uint16]*pending
+	presSeq  uint32
 
 	mu    sync.Mutex
 	subs  map[string]*nats.Subscription // rooms with local members
@@ -85,6 +96,9 @@ func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
 	if o.Inbox <= 0 {
 		o.Inbox = 1 << 16
 	}
+	if o.PresenceInterval <= 0 {
+		o.PresenceInterval = time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -93,6 +107,8 @@ func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
 		in:   make(chan *nats.Msg, o.Inbox),
 		subs: make(map[string]*nats.Subscription), dirty: make(map[string]struct{}),
 		kick: make(chan struct{}, 1), done: make(chan struct{}),
+		interval: o.PresenceInterval,
+		remote:   make(map[uint16]snapshot), arriving: make(map[uint16]*pending),
 	}
 	var err error
 	if n.all, err = nc.ChanSubscribe(n.prefix+".all", n.in); err != nil {
@@ -100,6 +116,11 @@ func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
 	}
 	if n.self, err = nc.ChanSubscribe(n.prefix+".node."+strconv.Itoa(int(n.id)), n.in); err != nil {
 		_ = n.all.Unsubscribe()
+		return nil, err
+	}
+	if n.presence, err = nc.ChanSubscribe(n.prefix+".presence", n.in); err != nil {
+		_ = n.all.Unsubscribe()
+		_ = n.self.Unsubscribe()
 		return nil, err
 	}
 	srv.WatchRooms(n.watch)
@@ -224,6 +245,8 @@ func (n *Node) watch(room string) {
 // and delivers what arrives from NATS, until Close.
 func (n *Node) run() {
 	defer n.wg.Done()
+	tick := time.NewTicker(n.interval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-n.done:
@@ -231,7 +254,14 @@ func (n *Node) run() {
 		case <-n.kick:
 			n.reconcile()
 		case m := <-n.in:
-			n.deliver(m)
+			if m.Sub == n.presence {
+				n.hear(m)
+			} else {
+				n.deliver(m)
+			}
+		case now := <-tick.C:
+			n.announce(false)
+			n.expire(now)
 		}
 	}
 }
@@ -274,7 +304,7 @@ func (n *Node) reconcile() {
 		return
 	}
 	// A round trip to the NATS server: once it answers, it has the new
-	// subscriptions, and Rooms lists them. (Disconnected, nats.go sends
+	// subscriptions, and Subscribed lists them. (Disconnected, nats.go sends
 	// them again when it reconnects.)
 	if err := n.nc.FlushTimeout(flushTimeout); err != nil {
 		n.log.Warn("cluster: subscriptions not confirmed", "rooms", len(added), "err", err)
@@ -340,8 +370,9 @@ func (n *Node) Stats() Stats {
 	}
 }
 
-// Rooms returns the rooms the node subscribes to. Safe from any goroutine.
-func (n *Node) Rooms() []string {
+// Subscribed returns the rooms the node subscribes to: those with members
+// on it. Safe from any goroutine.
+func (n *Node) Subscribed() []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make([]string, 0, len(n.subs))
@@ -354,7 +385,7 @@ func (n *Node) Rooms() []string {
 func (n *Node) allSubs() []*nats.Subscription {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := []*nats.Subscription{n.all, n.self}
+	out := []*nats.Subscription{n.all, n.self, n.presence}
 	for _, s := range n.subs {
 		out = append(out, s)
 	}
@@ -366,11 +397,12 @@ func (n *Node) allSubs() []*nats.Subscription {
 // are. Safe from any goroutine; later calls do nothing.
 func (n *Node) Close() error {
 	n.once.Do(func() {
+		close(n.done)
+		n.wg.Wait()
+		n.announce(true) // the others forget this node's rooms now
 		for _, s := range n.allSubs() {
 			_ = s.Unsubscribe()
 		}
-		close(n.done)
-		n.wg.Wait()
 		n.mu.Lock()
 		clear(n.subs)
 		n.mu.Unlock()

@@ -12,16 +12,19 @@
 //     every connection of the cluster; SendTo the connection with that ID
 //     on whichever node holds it (IDs carry their server's node ID,
 //     engine.WithNodeID, so nodes must have distinct node IDs).
+//
 //   - A node subscribes only to the rooms it has local members in, and
 //     unsubscribes when the last one leaves (engine.Server.WatchRooms).
 //     A message from NATS is published locally once, so it is encoded once
 //     per node and takes the same coalesced write path as a local publish.
 //     A node's own messages are delivered by it directly, never again from
 //     NATS.
+//
 //   - Order: messages from one publisher (one Node) to one room arrive at
 //     every member in the order they were published: NATS keeps a
 //     connection's order per subject, and a node delivers what it receives
 //     from one goroutine.
+//
 //   - Delivery across nodes is at most once (core NATS). While NATS is
 //     unreachable, local delivery goes on, nats.go buffers outgoing
 //     messages up to its reconnect buffer (nats.ReconnectBufSize) and
@@ -29,10 +32,17 @@
 //     counted (Stats.Dropped), and so are messages a node received faster
 //     than it could deliver (Stats.SlowDropped).
 //
+//   - Room sizes across the cluster (Node.Members, Node.AllRooms) are
+//     eventually consistent: every node publishes its rooms' member counts
+//     every Options.PresenceInterval (1 s by default) on PREFIX.presence,
+//     so a count lags by at most an interval and a NATS delivery; a node
+//     that leaves (Close) is forgotten at once, one that vanishes within
+//     three of the observer's intervals.
+//
 // Subjects: PREFIX.room.TOKEN (a room; TOKEN is the name when it is made
 // of letters, digits, '-' and '_', otherwise '~' and its base64url),
-// PREFIX.all (broadcasts) and PREFIX.node.N (sends to node N's
-// connections). The prefix defaults to "wshub".
+// PREFIX.all (broadcasts), PREFIX.node.N (sends to node N's connections)
+// and PREFIX.presence (room counts). The prefix defaults to "wshub".
 //
 // # Thread rules
 //

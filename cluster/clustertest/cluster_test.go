@@ -49,6 +49,7 @@ func runNATS(t *testing.T, port int) *natsserver.Server {
 type node struct {
 	srv *engine.Server
 	n   *cluster.Node
+	nc  *nats.Conn
 	id  uint16
 }
 
@@ -58,6 +59,11 @@ type node struct {
 // "all TEXT" broadcasts it, "to ID TEXT" sends it to connection ID, and
 // "leave R" leaves room R.
 func startNode(t *testing.T, url string, id uint16) *node {
+	t.Helper()
+	return startNodeWith(t, url, id, cluster.Options{PresenceInterval: 100 * time.Millisecond})
+}
+
+func startNodeWith(t *testing.T, url string, id uint16, o cluster.Options) *node {
 	t.Helper()
 	// Odd nodes ask NATS not to echo their messages; even ones get them
 	// back and must drop them themselves.
@@ -98,7 +104,8 @@ func startNode(t *testing.T, url string, id uint16) *node {
 			}
 		},
 	})
-	if nd.n, err = cluster.Join(nd.srv, nc, cluster.Options{}); err != nil {
+	nd.nc = nc
+	if nd.n, err = cluster.Join(nd.srv, nc, o); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = nd.n.Close() })
@@ -138,7 +145,7 @@ func (c *client) expect(t *testing.T, want string) {
 func waitRooms(t *testing.T, nd *node, rooms ...string) {
 	t.Helper()
 	wstest.Eventually(t, fmt.Sprintf("node %d subscribes to %v", nd.id, rooms), func() bool {
-		got := nd.n.Rooms()
+		got := nd.n.Subscribed()
 		slices.Sort(got)
 		return slices.Equal(got, rooms)
 	})
@@ -296,5 +303,44 @@ func readUntilAfter(t *testing.T, b *client) bool {
 			t.Fatalf("got %q after down%d: out of order or twice", p, last)
 		}
 		last = k
+	}
+}
+
+// TestPresence: every node counts every node's members (within about one
+// presence interval); a node that vanishes (its NATS connection dropped)
+// stops counting within three of the observer's intervals, one that
+// leaves (Close) at once.
+func TestPresence(t *testing.T) {
+	url := startNATS(t)
+	// Node 1 announces, and so expires others, slowly: a node it stops
+	// counting well before six seconds was dropped by its goodbye.
+	n1 := startNodeWith(t, url, 1, cluster.Options{PresenceInterval: 2 * time.Second})
+	n2, n3 := startNode(t, url, 2), startNode(t, url, 3)
+	dial(t, n1, "r")
+	dial(t, n1, "r")
+	dial(t, n2, "r")
+	dial(t, n3, "s")
+	want := func(what string, nd *node, rooms string) {
+		t.Helper()
+		wstest.Eventually(t, fmt.Sprintf("node %d: %s: %s", nd.id, what, rooms), func() bool {
+			return fmt.Sprint(nd.n.AllRooms()) == rooms
+		})
+	}
+	for _, nd := range []*node{n1, n2, n3} {
+		want("every room counted", nd, "[{r 3} {s 1}]")
+	}
+	if k := n3.n.Members("r"); k != 3 {
+		t.Fatalf("node 3 counts %d in r, want 3", k)
+	}
+	// Node 3 vanishes without a goodbye: node 2 ages it out.
+	n3.nc.Close()
+	want("node 3 gone", n2, "[{r 3}]")
+	// Node 2 leaves: node 1 forgets its member long before it would
+	// expire (6 s).
+	start := time.Now()
+	_ = n2.n.Close()
+	want("node 2 left", n1, "[{r 2} {s 1}]")
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("node 1 counted a node that left for %v more: its goodbye did not count", d)
 	}
 }

@@ -1,0 +1,177 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/wshub/wshub/engine"
+)
+
+// Presence: every node publishes, every PresenceInterval, how many members
+// each of its rooms has (a snapshot, in chunks of at most presenceChunk
+// bytes, on PREFIX.presence). The others keep each node's latest complete
+// snapshot, and drop it when it is older than presenceExpiry intervals
+// (a node that died) or when the node says it leaves (Close). So
+// Members and AllRooms lag the truth by at most an interval and a NATS
+// delivery, and a node that vanishes stops counting within three
+// intervals.
+
+const (
+	presenceChunk  = 32 << 10
+	presenceExpiry = 3
+)
+
+// snapshot is one node's room counts as last heard.
+type snapshot struct {
+	rooms map[string]int
+	at    time.Time
+}
+
+// pending is a snapshot whose chunks are arriving.
+type pending struct {
+	seq   uint32
+	next  uint16
+	rooms map[string]int
+}
+
+// presenceMsg layout: version, origin node (2), sequence (4), chunk index
+// (2), last chunk (1), then (name length (2), name, count (4)) per room.
+const presenceHeader = 10
+
+// announce publishes this node's snapshot; leaving publishes an empty one
+// that tells the others to forget the node now.
+func (n *Node) announce(leaving bool) {
+	n.presSeq++
+	var rooms []engine.Room
+	if !leaving {
+		for _, r := range n.Subscribed() {
+			if k := n.srv.Members(r); k > 0 {
+				rooms = append(rooms, engine.Room{Name: r, Members: k})
+			}
+		}
+	}
+	chunk := uint16(0)
+	for {
+		b := make([]byte, presenceHeader, presenceChunk)
+		b[0] = wireVersion
+		binary.BigEndian.PutUint16(b[1:], n.id)
+		binary.BigEndian.PutUint32(b[3:], n.presSeq)
+		binary.BigEndian.PutUint16(b[7:], chunk)
+		for len(rooms) > 0 && len(b)+6+len(rooms[0].Name) <= presenceChunk || len(rooms) > 0 && len(b) == presenceHeader {
+			r := rooms[0]
+			rooms = rooms[1:]
+			b = binary.BigEndian.AppendUint16(b, uint16(min(len(r.Name), 0xffff)))
+			b = append(b, r.Name[:min(len(r.Name), 0xffff)]...)
+			b = binary.BigEndian.AppendUint32(b, uint32(r.Members))
+		}
+		if len(rooms) == 0 {
+			b[9] = 1
+		}
+		if err := n.nc.Publish(n.prefix+".presence", b); err != nil {
+			n.log.Debug("cluster: presence not sent", "err", err)
+			return
+		}
+		if len(rooms) == 0 {
+			return
+		}
+		chunk++
+	}
+}
+
+// hear takes a presence message from another node.
+func (n *Node) hear(m *nats.Msg) {
+	d := m.Data
+	if len(d) < presenceHeader || d[0] != wireVersion {
+		return
+	}
+	node, seq, chunk, last := binary.BigEndian.Uint16(d[1:]), binary.BigEndian.Uint32(d[3:]), binary.BigEndian.Uint16(d[7:]), d[9] == 1
+	if node == n.id {
+		return
+	}
+	p := n.arriving[node]
+	if chunk == 0 {
+		p = &pending{seq: seq, rooms: make(map[string]int)}
+		n.arriving[node] = p
+	} else if p == nil || p.seq != seq || p.next != chunk {
+		delete(n.arriving, node) // a chunk went missing: wait for the next snapshot
+		return
+	}
+	for b := d[presenceHeader:]; len(b) >= 2; {
+		l := int(binary.BigEndian.Uint16(b))
+		if len(b) < 2+l+4 {
+			return
+		}
+		p.rooms[string(b[2:2+l])] = int(binary.BigEndian.Uint32(b[2+l:]))
+		b = b[2+l+4:]
+	}
+	p.next = chunk + 1
+	if !last {
+		return
+	}
+	delete(n.arriving, node)
+	n.mu.Lock()
+	if len(p.rooms) == 0 {
+		delete(n.remote, node) // leaving, or nothing to count
+	} else {
+		n.remote[node] = snapshot{rooms: p.rooms, at: time.Now()}
+	}
+	n.mu.Unlock()
+}
+
+// expire forgets the snapshots of nodes not heard from in time.
+func (n *Node) expire(now time.Time) {
+	n.mu.Lock()
+	for node, s := range n.remote {
+		if now.Sub(s.at) > presenceExpiry*n.interval {
+			delete(n.remote, node)
+		}
+	}
+	n.mu.Unlock()
+}
+
+// Members returns the members of room across the cluster: this node's as
+// they are, the others' as last heard (at most PresenceInterval and a NATS
+// delivery ago; a node not heard from for three intervals counts no
+// more). Safe from any goroutine.
+func (n *Node) Members(room string) int {
+	k := n.srv.Members(room)
+	n.mu.Lock()
+	for _, s := range n.remote {
+		k += s.rooms[room]
+	}
+	n.mu.Unlock()
+	return k
+}
+
+// AllRooms returns the rooms of the cluster with their members, counted
+// as Members counts them, sorted by name. Safe from any goroutine.
+func (n *Node) AllRooms() []engine.Room {
+	counts := make(map[string]int)
+	for _, r := range n.srv.Rooms() {
+		counts[r.Name] += r.Members
+	}
+	n.mu.Lock()
+	for _, s := range n.remote {
+		for r, k := range s.rooms {
+			counts[r] += k
+		}
+	}
+	n.mu.Unlock()
+	out := make([]engine.Room, 0, len(counts))
+	for r, k := range counts {
+		out = append(out, engine.Room{Name: r, Members: k})
+	}
+	slices.SortFunc(out, func(a, b engine.Room) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
