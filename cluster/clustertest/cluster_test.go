@@ -344,3 +344,48 @@ func TestPresence(t *testing.T) {
 		t.Errorf("node 1 counted a node that left for %v more: its goodbye did not count", d)
 	}
 }
+
+// TestNATSDownDrops: while NATS is unreachable, what does not fit
+// nats.go's reconnect buffer is dropped and counted, and local delivery
+// goes on, every message of it.
+func TestNATSDownDrops(t *testing.T) {
+	ns := runNATS(t, -1)
+	nc, err := nats.Connect(ns.ClientURL(), nats.ReconnectBufSize(4096), nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Hour)) // no reconnect during the test
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	srv := engine.New(engine.WithNodeID(9))
+	srv.Handle("/ws", engine.Handler{OnConnect: func(c *engine.Conn) { _ = c.Join("r") }})
+	nd, err := cluster.Join(srv, nc, cluster.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nd.Close() })
+	wstest.Start(t, srv)
+	c := wstest.Dial(t, srv.Addr().String(), "/ws")
+	wstest.Eventually(t, "member counted", func() bool { return srv.Members("r") == 1 })
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	wstest.Eventually(t, "node sees NATS gone", func() bool { return !nd.Stats().Connected })
+	msg := strings.Repeat("x", 1000)
+	const n = 50 // 50 KB: far more than the 4 KB buffer
+	for i := range n {
+		if err := nd.Publish("r", engine.OpText, []byte(fmt.Sprint(i, msg))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		_, p, err := c.ReadMessage()
+		if err != nil || string(p) != fmt.Sprint(i, msg) {
+			t.Fatalf("local message %d: %.10q, %v", i, p, err)
+		}
+	}
+	st := nd.Stats()
+	if st.Dropped == 0 || st.Dropped+st.Published != n {
+		t.Fatalf("%+v: want drops counted, and published + dropped = %d", st, n)
+	}
+	t.Logf("while NATS was down: %d buffered by nats.go, %d dropped", st.Published, st.Dropped)
+}
