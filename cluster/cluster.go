@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -61,6 +62,7 @@ type Node struct {
 	remote   map[uint16]snapshot
 	arriving map[uint16]*pending
 	presSeq  uint32
+	retry    map[string]struct{} // rooms whose subscription failed (run's)
 
 	mu    sync.Mutex
 	subs  map[string]*nats.Subscription // rooms with local members
@@ -80,6 +82,14 @@ var (
 	// ErrRemoteOpCode: SendTo a connection on another node with an
 	// opcode other than text or binary.
 	ErrRemoteOpCode = errors.New("cluster: only text and binary messages go to another node")
+	// ErrRoomName: a room name over 65,535 bytes.
+	ErrRoomName = errors.New("cluster: room name too long")
+	// ErrTooLarge: a message larger than the NATS server takes
+	// (max_payload, 1 MiB by default, less a few bytes of header).
+	ErrTooLarge = errors.New("cluster: message larger than NATS max_payload")
+	// ErrPrefix: a subject prefix that is not dot-separated tokens of
+	// letters, digits, '-' and '_'.
+	ErrPrefix = errors.New("cluster: invalid subject prefix")
 )
 
 // Join makes srv a node of the cluster on nc. It must come before
@@ -92,6 +102,9 @@ func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
 	}
 	if o.Prefix == "" {
 		o.Prefix = "wshub"
+	}
+	if !validPrefix(o.Prefix) {
+		return nil, ErrPrefix
 	}
 	if o.Inbox <= 0 {
 		o.Inbox = 1 << 16
@@ -137,11 +150,15 @@ const (
 	headerLen   = 12
 )
 
-func (n *Node) encode(op engine.OpCode, id uint64, payload []byte) []byte {
-	b := make([]byte, headerLen, headerLen+len(payload))
+func (n *Node) encode(op engine.OpCode, id uint64, name string, payload []byte) []byte {
+	b := make([]byte, headerLen, headerLen+2+len(name)+len(payload))
 	b[0], b[1] = wireVersion, byte(op)
 	binary.BigEndian.PutUint16(b[2:], n.id)
 	binary.BigEndian.PutUint64(b[4:], id)
+	if name != "" { // a room with a hashed token: its name, length first
+		b = binary.BigEndian.AppendUint16(b, uint16(len(name)))
+		b = append(b, name...)
+	}
 	return append(b, payload...)
 }
 
@@ -154,10 +171,30 @@ func (n *Node) Publish(room string, op engine.OpCode, payload []byte) error {
 // PublishExcept is Publish but for one local connection (the sender, say).
 // Safe from any goroutine.
 func (n *Node) PublishExcept(room string, op engine.OpCode, payload []byte, except *engine.Conn) error {
+	if len(room) > maxRoom {
+		return ErrRoomName
+	}
+	subject, hashed := n.roomSubject(room)
+	name := ""
+	if hashed {
+		name = room
+	}
+	if err := n.fits(name, payload); err != nil {
+		return err
+	}
 	if err := n.srv.PublishExcept(room, op, payload, except); err != nil {
 		return err
 	}
-	n.send(n.roomSubject(room), op, 0, payload)
+	n.sendNamed(subject, op, 0, name, payload)
+	return nil
+}
+
+// fits reports ErrTooLarge for a message NATS would refuse (its
+// max_payload), before anything is delivered.
+func (n *Node) fits(name string, payload []byte) error {
+	if limit := n.nc.MaxPayload(); limit > 0 && int64(headerLen+2+len(name)+len(payload)) > limit {
+		return ErrTooLarge
+	}
 	return nil
 }
 
@@ -170,6 +207,9 @@ func (n *Node) Broadcast(op engine.OpCode, payload []byte) error {
 // BroadcastExcept is Broadcast but for one local connection. Safe from any
 // goroutine.
 func (n *Node) BroadcastExcept(op engine.OpCode, payload []byte, except *engine.Conn) error {
+	if err := n.fits("", payload); err != nil {
+		return err
+	}
 	if err := n.srv.BroadcastExcept(op, payload, except); err != nil {
 		return err
 	}
@@ -189,13 +229,20 @@ func (n *Node) SendTo(id uint64, op engine.OpCode, payload []byte) error {
 	if op != engine.OpText && op != engine.OpBinary {
 		return ErrRemoteOpCode
 	}
+	if err := n.fits("", payload); err != nil {
+		return err
+	}
 	n.send(n.prefix+".node."+strconv.Itoa(int(node)), op, id, payload)
 	return nil
 }
 
 // send hands a message to NATS, counting what it does not take.
 func (n *Node) send(subject string, op engine.OpCode, id uint64, payload []byte) {
-	if err := n.nc.Publish(subject, n.encode(op, id, payload)); err != nil {
+	n.sendNamed(subject, op, id, "", payload)
+}
+
+func (n *Node) sendNamed(subject string, op engine.OpCode, id uint64, name string, payload []byte) {
+	if err := n.nc.Publish(subject, n.encode(op, id, name, payload)); err != nil {
 		n.dropped.Add(1)
 		n.log.Warn("cluster: message dropped", "subject", subject, "err", err)
 		return
@@ -203,30 +250,50 @@ func (n *Node) send(subject string, op engine.OpCode, id uint64, payload []byte)
 	n.published.Add(1)
 }
 
-// roomSubject is the subject of a room.
-func (n *Node) roomSubject(room string) string { return n.prefix + ".room." + roomToken(room) }
+// roomSubject is the subject of a room, and whether its token is a hash.
+func (n *Node) roomSubject(room string) (string, bool) {
+	t, hashed := roomToken(room)
+	return n.prefix + ".room." + t, hashed
+}
 
-// roomToken is a room's name as one subject token: as it is when made of
-// letters, digits, '-' and '_', otherwise '~' and its base64url.
-func roomToken(room string) string {
-	plain := room != ""
+// Room names become one subject token each: the name itself when it is
+// made of letters, digits, '-' and '_' and short; otherwise '~' and its
+// base64url; a name whose token would still pass maxToken bytes (NATS
+// refuses long protocol lines and closes the connection) is "~~" and the
+// base64url of its SHA-256, and its messages carry the name, which
+// delivery checks. Names over maxRoom bytes are refused (ErrRoomName).
+const (
+	maxToken = 200
+	maxRoom  = 1<<16 - 1
+)
+
+// roomToken returns room's token, and whether it is a hash.
+func roomToken(room string) (string, bool) {
+	plain := room != "" && len(room) <= maxToken
 	for i := 0; i < len(room) && plain; i++ {
 		c := room[i]
 		plain = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 	}
 	if plain {
-		return room
+		return room, false
 	}
-	return "~" + base64.RawURLEncoding.EncodeToString([]byte(room))
+	if base64.RawURLEncoding.EncodedLen(len(room))+1 <= maxToken {
+		return "~" + base64.RawURLEncoding.EncodeToString([]byte(room)), false
+	}
+	sum := sha256.Sum256([]byte(room))
+	return "~~" + base64.RawURLEncoding.EncodeToString(sum[:]), true
 }
 
-// roomName reverses roomToken.
-func roomName(token string) (string, bool) {
-	if !strings.HasPrefix(token, "~") {
-		return token, token != ""
+// roomName reverses roomToken; hashed means the name is in the message.
+func roomName(token string) (name string, hashed, ok bool) {
+	switch {
+	case strings.HasPrefix(token, "~~"):
+		return "", true, len(token) > 2
+	case strings.HasPrefix(token, "~"):
+		b, err := base64.RawURLEncoding.DecodeString(token[1:])
+		return string(b), false, err == nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(token[1:])
-	return string(b), err == nil
+	return token, false, token != ""
 }
 
 // watch is the server's room watcher: it runs on an event loop, so it only
@@ -260,14 +327,20 @@ func (n *Node) run() {
 				n.deliver(m)
 			}
 		case now := <-tick.C:
-			n.announce(false)
+			n.retryFailed()
+			if n.nc.IsConnected() { // else it would only fill the reconnect buffer
+				n.announce(false)
+			}
 			n.expire(now)
 		}
 	}
 }
 
 // reconcile makes the subscriptions match the rooms that have local
-// members now, for the rooms whose interest changed.
+// members now, for the rooms whose interest changed. A subscription takes
+// effect once NATS has read it, a round trip later: cross-node messages
+// published meanwhile do not reach the room's new members here (at most
+// once). A subscription that fails is tried again at the next tick.
 func (n *Node) reconcile() {
 	n.mu.Lock()
 	rooms := make([]string, 0, len(n.dirty))
@@ -276,7 +349,6 @@ func (n *Node) reconcile() {
 	}
 	clear(n.dirty)
 	n.mu.Unlock()
-	added := map[string]*nats.Subscription{}
 	for _, r := range rooms {
 		want := n.srv.Members(r) > 0
 		n.mu.Lock()
@@ -284,13 +356,25 @@ func (n *Node) reconcile() {
 		n.mu.Unlock()
 		switch {
 		case want && !have:
-			s, err := n.nc.ChanSubscribe(n.roomSubject(r), n.in)
-			if err != nil {
-				n.log.Error("cluster: subscribe", "room", r, "err", err)
-				n.watch(r) // try again at the next change or kick
+			if len(r) > maxRoom {
+				n.log.Warn("cluster: room name too long for the cluster; local only", "bytes", len(r))
 				continue
 			}
-			added[r] = s
+			subject, _ := n.roomSubject(r)
+			s, err := n.nc.ChanSubscribe(subject, n.in)
+			if err != nil {
+				if n.retry == nil {
+					n.retry = make(map[string]struct{})
+				}
+				if len(n.retry) == 0 || !n.nc.IsClosed() {
+					n.log.Error("cluster: subscribe", "room", r, "err", err)
+				}
+				n.retry[r] = struct{}{}
+				continue
+			}
+			n.mu.Lock()
+			n.subs[r] = s
+			n.mu.Unlock()
 		case !want && have:
 			if err := sub.Unsubscribe(); err != nil {
 				n.log.Warn("cluster: unsubscribe", "room", r, "err", err)
@@ -300,25 +384,22 @@ func (n *Node) reconcile() {
 			n.mu.Unlock()
 		}
 	}
-	if len(added) == 0 {
-		return
-	}
-	// A round trip to the NATS server: once it answers, it has the new
-	// subscriptions, and Subscribed lists them. (Disconnected, nats.go sends
-	// them again when it reconnects.)
-	if err := n.nc.FlushTimeout(flushTimeout); err != nil {
-		n.log.Warn("cluster: subscriptions not confirmed", "rooms", len(added), "err", err)
-	}
-	n.mu.Lock()
-	for r, s := range added {
-		n.subs[r] = s
-	}
-	n.mu.Unlock()
 }
 
-// flushTimeout bounds the wait for the NATS server to confirm new
-// subscriptions.
-const flushTimeout = 2 * time.Second
+// retryFailed hands the rooms whose subscription failed to reconcile
+// again; on a closed connection they wait, since nothing will work.
+func (n *Node) retryFailed() {
+	if len(n.retry) == 0 || n.nc.IsClosed() {
+		return
+	}
+	n.mu.Lock()
+	for r := range n.retry {
+		n.dirty[r] = struct{}{}
+	}
+	n.mu.Unlock()
+	clear(n.retry)
+	n.reconcile()
+}
 
 // deliver publishes a message from another node locally.
 func (n *Node) deliver(m *nats.Msg) {
@@ -339,9 +420,20 @@ func (n *Node) deliver(m *nats.Msg) {
 	case strings.HasPrefix(rest, "node."):
 		err = n.srv.SendTo(id, op, payload)
 	case strings.HasPrefix(rest, "room."):
-		room, ok := roomName(rest[len("room."):])
+		token := rest[len("room."):]
+		room, hashed, ok := roomName(token)
+		if ok && hashed {
+			if len(payload) < 2 || len(payload) < 2+int(binary.BigEndian.Uint16(payload)) {
+				ok = false
+			} else {
+				l := int(binary.BigEndian.Uint16(payload))
+				room, payload = string(payload[2:2+l]), payload[2+l:]
+				t, _ := roomToken(room)
+				ok = t == token
+			}
+		}
 		if !ok {
-			n.log.Warn("cluster: malformed room subject", "subject", m.Subject)
+			n.log.Warn("cluster: malformed room message", "subject", m.Subject)
 			return
 		}
 		err = n.srv.Publish(room, op, payload)
@@ -408,4 +500,21 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 	})
 	return nil
+}
+
+// validPrefix reports whether p is dot-separated tokens of letters,
+// digits, '-' and '_'.
+func validPrefix(p string) bool {
+	for tok := range strings.SplitSeq(p, ".") {
+		if tok == "" || len(tok) > maxToken {
+			return false
+		}
+		for i := 0; i < len(tok); i++ {
+			c := tok[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return len(p) <= 1024
 }

@@ -20,10 +20,21 @@
 //     A node's own messages are delivered by it directly, never again from
 //     NATS.
 //
-//   - Order: messages from one publisher (one Node) to one room arrive at
-//     every member in the order they were published: NATS keeps a
-//     connection's order per subject, and a node delivers what it receives
-//     from one goroutine.
+//   - Order: messages published to one room from one goroutine (an event
+//     loop's callbacks, say) arrive at every member in the order they were
+//     published: NATS keeps a connection's order per subject, and a node
+//     delivers what it receives from one goroutine. Publishes from several
+//     goroutines at once have no order between them.
+//
+//   - A room's new members on a node get cross-node messages once the
+//     node's subscription has reached NATS, a round trip after the first
+//     member joined; what was published meanwhile does not reach them
+//     (at most once).
+//
+//   - Room names of up to 65,535 bytes work; a long one's subject is a
+//     hash of it, and its messages carry the name. A message larger than
+//     the NATS server's max_payload is refused with ErrTooLarge before
+//     anything is delivered.
 //
 //   - Delivery across nodes is at most once (core NATS). While NATS is
 //     unreachable, local delivery goes on, nats.go buffers outgoing
@@ -35,12 +46,14 @@
 //   - Room sizes across the cluster (Node.Members, Node.AllRooms) are
 //     eventually consistent: every node publishes its rooms' member counts
 //     every Options.PresenceInterval (1 s by default) on PREFIX.presence,
-//     so a count lags by at most an interval and a NATS delivery; a node
-//     that leaves (Close) is forgotten at once, one that vanishes within
-//     three of the observer's intervals.
+//     so a count lags by at most the sender's interval and a NATS
+//     delivery; a node that leaves (Close) is forgotten at once, one that
+//     vanishes after three of its intervals (at the observer's next
+//     tick). Presence is not sent while NATS is unreachable.
 //
 // Subjects: PREFIX.room.TOKEN (a room; TOKEN is the name when it is made
-// of letters, digits, '-' and '_', otherwise '~' and its base64url),
+// of letters, digits, '-' and '_', otherwise '~' and its base64url, or
+// for a long name "~~" and its SHA-256 in base64url),
 // PREFIX.all (broadcasts), PREFIX.node.N (sends to node N's connections)
 // and PREFIX.presence (room counts). The prefix defaults to "wshub".
 //

@@ -12,12 +12,13 @@ import (
 
 // Presence: every node publishes, every PresenceInterval, how many members
 // each of its rooms has (a snapshot, in chunks of at most presenceChunk
-// bytes, on PREFIX.presence). The others keep each node's latest complete
-// snapshot, and drop it when it is older than presenceExpiry intervals
-// (a node that died) or when the node says it leaves (Close). So
-// Members and AllRooms lag the truth by at most an interval and a NATS
-// delivery, and a node that vanishes stops counting within three
-// intervals.
+// bytes, on PREFIX.presence, with the sender's interval). The others keep
+// each node's latest complete snapshot, and drop it when it is older than
+// presenceExpiry of the sender's intervals (a node that died) or when the
+// node says it leaves (Close). So Members and AllRooms lag the truth by at
+// most the sender's interval and a NATS delivery, and a node that vanishes
+// stops counting after three of its intervals, at the observer's next
+// tick.
 
 const (
 	presenceChunk  = 32 << 10
@@ -26,20 +27,23 @@ const (
 
 // snapshot is one node's room counts as last heard.
 type snapshot struct {
-	rooms map[string]int
-	at    time.Time
+	rooms    map[string]int
+	at       time.Time
+	interval time.Duration // the sender's
 }
 
 // pending is a snapshot whose chunks are arriving.
 type pending struct {
-	seq   uint32
-	next  uint16
-	rooms map[string]int
+	seq      uint32
+	next     uint16
+	interval time.Duration
+	rooms    map[string]int
 }
 
 // presenceMsg layout: version, origin node (2), sequence (4), chunk index
-// (2), last chunk (1), then (name length (2), name, count (4)) per room.
-const presenceHeader = 10
+// (2), last chunk (1), the sender's interval in ms (4), then (name length
+// (2), name, count (4)) per room.
+const presenceHeader = 14
 
 // announce publishes this node's snapshot; leaving publishes an empty one
 // that tells the others to forget the node now.
@@ -60,6 +64,7 @@ func (n *Node) announce(leaving bool) {
 		binary.BigEndian.PutUint16(b[1:], n.id)
 		binary.BigEndian.PutUint32(b[3:], n.presSeq)
 		binary.BigEndian.PutUint16(b[7:], chunk)
+		binary.BigEndian.PutUint32(b[10:], uint32(min(n.interval.Milliseconds(), 1<<31)))
 		for len(rooms) > 0 && len(b)+6+len(rooms[0].Name) <= presenceChunk || len(rooms) > 0 && len(b) == presenceHeader {
 			r := rooms[0]
 			rooms = rooms[1:]
@@ -93,7 +98,8 @@ func (n *Node) hear(m *nats.Msg) {
 	}
 	p := n.arriving[node]
 	if chunk == 0 {
-		p = &pending{seq: seq, rooms: make(map[string]int)}
+		iv := time.Duration(binary.BigEndian.Uint32(d[10:])) * time.Millisecond
+		p = &pending{seq: seq, interval: max(iv, time.Millisecond), rooms: make(map[string]int)}
 		n.arriving[node] = p
 	} else if p == nil || p.seq != seq || p.next != chunk {
 		delete(n.arriving, node) // a chunk went missing: wait for the next snapshot
@@ -104,7 +110,9 @@ func (n *Node) hear(m *nats.Msg) {
 		if len(b) < 2+l+4 {
 			return
 		}
-		p.rooms[string(b[2:2+l])] = int(binary.BigEndian.Uint32(b[2+l:]))
+		if k := binary.BigEndian.Uint32(b[2+l:]); k > 0 && k <= 1<<31 {
+			p.rooms[string(b[2:2+l])] = int(k)
+		}
 		b = b[2+l+4:]
 	}
 	p.next = chunk + 1
@@ -116,7 +124,7 @@ func (n *Node) hear(m *nats.Msg) {
 	if len(p.rooms) == 0 {
 		delete(n.remote, node) // leaving, or nothing to count
 	} else {
-		n.remote[node] = snapshot{rooms: p.rooms, at: time.Now()}
+		n.remote[node] = snapshot{rooms: p.rooms, at: time.Now(), interval: p.interval}
 	}
 	n.mu.Unlock()
 }
@@ -125,7 +133,7 @@ func (n *Node) hear(m *nats.Msg) {
 func (n *Node) expire(now time.Time) {
 	n.mu.Lock()
 	for node, s := range n.remote {
-		if now.Sub(s.at) > presenceExpiry*n.interval {
+		if now.Sub(s.at) > presenceExpiry*s.interval {
 			delete(n.remote, node)
 		}
 	}
@@ -133,9 +141,9 @@ func (n *Node) expire(now time.Time) {
 }
 
 // Members returns the members of room across the cluster: this node's as
-// they are, the others' as last heard (at most PresenceInterval and a NATS
-// delivery ago; a node not heard from for three intervals counts no
-// more). Safe from any goroutine.
+// they are, the others' as last heard (at most their PresenceInterval and
+// a NATS delivery ago; a node not heard from for three of its intervals
+// counts no more, at this node's next tick). Safe from any goroutine.
 func (n *Node) Members(room string) int {
 	k := n.srv.Members(room)
 	n.mu.Lock()

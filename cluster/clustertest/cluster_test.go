@@ -149,6 +149,11 @@ func waitRooms(t *testing.T, nd *node, rooms ...string) {
 		slices.Sort(got)
 		return slices.Equal(got, rooms)
 	})
+	// The node does not wait for NATS to confirm a subscription; a round
+	// trip on its connection does.
+	if err := nd.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestCluster: three nodes on one NATS. A room publish reaches every
@@ -308,14 +313,16 @@ func readUntilAfter(t *testing.T, b *client) bool {
 
 // TestPresence: every node counts every node's members (within about one
 // presence interval); a node that vanishes (its NATS connection dropped)
-// stops counting within three of the observer's intervals, one that
-// leaves (Close) at once.
+// stops counting after three of its intervals, one that leaves (Close) at
+// once, and a node that announces slowly is not dropped between its
+// snapshots.
 func TestPresence(t *testing.T) {
 	url := startNATS(t)
-	// Node 1 announces, and so expires others, slowly: a node it stops
-	// counting well before six seconds was dropped by its goodbye.
-	n1 := startNodeWith(t, url, 1, cluster.Options{PresenceInterval: 2 * time.Second})
-	n2, n3 := startNode(t, url, 2), startNode(t, url, 3)
+	n1 := startNode(t, url, 1)
+	// Node 2 announces slowly: the others forget it early only by its
+	// goodbye (its snapshots are good for six seconds).
+	n2 := startNodeWith(t, url, 2, cluster.Options{PresenceInterval: 2 * time.Second})
+	n3 := startNode(t, url, 3)
 	dial(t, n1, "r")
 	dial(t, n1, "r")
 	dial(t, n2, "r")
@@ -329,20 +336,72 @@ func TestPresence(t *testing.T) {
 	for _, nd := range []*node{n1, n2, n3} {
 		want("every room counted", nd, "[{r 3} {s 1}]")
 	}
-	if k := n3.n.Members("r"); k != 3 {
-		t.Fatalf("node 3 counts %d in r, want 3", k)
+	// Node 1 checks often, node 2 announces every 2 s: node 2 is counted
+	// all along.
+	for range 30 {
+		if k := n1.n.Members("r"); k != 3 {
+			t.Fatalf("node 1 counts %d in r between node 2's snapshots, want 3", k)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	// Node 3 vanishes without a goodbye: node 2 ages it out.
+	// Node 3 vanishes without a goodbye: it ages out.
 	n3.nc.Close()
-	want("node 3 gone", n2, "[{r 3}]")
+	want("node 3 gone", n1, "[{r 3}]")
 	// Node 2 leaves: node 1 forgets its member long before it would
-	// expire (6 s).
+	// expire.
 	start := time.Now()
 	_ = n2.n.Close()
-	want("node 2 left", n1, "[{r 2} {s 1}]")
+	want("node 2 left", n1, "[{r 2}]")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("node 1 counted a node that left for %v more: its goodbye did not count", d)
 	}
+}
+
+// TestLongRoomName: a room name far longer than NATS takes in a subject
+// works across nodes (its subject is a hash, its messages carry the name),
+// and the connection stays up; a message over NATS's max_payload is
+// refused before it is delivered anywhere.
+func TestLongRoomName(t *testing.T) {
+	url := startNATS(t)
+	n1, n2 := startNode(t, url, 1), startNode(t, url, 2)
+	long := strings.Repeat("room.", 700) // 3,500 bytes, 4,667 in base64: past NATS's 4 KiB protocol line
+	a, b := dial(t, n1, long), dial(t, n2, long)
+	waitRooms(t, n2, long)
+	a.SendText("pub " + long + " hi")
+	a.expect(t, "hi")
+	b.expect(t, "hi")
+	if !n1.n.Stats().Connected || !n2.n.Stats().Connected {
+		t.Fatal("a long room name cost a NATS connection")
+	}
+	if err := n1.n.Publish(long, engine.OpBinary, make([]byte, 2<<20)); err != cluster.ErrTooLarge {
+		t.Fatalf("a 2 MiB message: %v, want ErrTooLarge", err)
+	}
+	if err := n1.n.Publish(strings.Repeat("x", 70000), engine.OpText, nil); err != cluster.ErrRoomName {
+		t.Fatalf("a 70,000-byte room name: %v, want ErrRoomName", err)
+	}
+	a.SendText("pub " + long + " after")
+	a.expect(t, "after") // nothing of the refused ones arrived first
+	b.expect(t, "after")
+}
+
+// TestPrefix: a prefix that is not subject tokens is refused.
+func TestPrefix(t *testing.T) {
+	url := startNATS(t)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for _, p := range []string{"a b", "a..b", ".a", "a.", "a*", ">"} {
+		if _, err := cluster.Join(engine.New(), nc, cluster.Options{Prefix: p}); err != cluster.ErrPrefix {
+			t.Errorf("prefix %q: %v, want ErrPrefix", p, err)
+		}
+	}
+	nd, err := cluster.Join(engine.New(), nc, cluster.Options{Prefix: "app.ws-1"})
+	if err != nil {
+		t.Fatalf("prefix app.ws-1: %v", err)
+	}
+	_ = nd.Close()
 }
 
 // TestNATSDownDrops: while NATS is unreachable, what does not fit
