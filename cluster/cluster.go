@@ -271,8 +271,7 @@ const (
 func roomToken(room string) (string, bool) {
 	plain := room != "" && len(room) <= maxToken
 	for i := 0; i < len(room) && plain; i++ {
-		c := room[i]
-		plain = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+		plain = tokenByte(room[i])
 	}
 	if plain {
 		return room, false
@@ -510,11 +509,16 @@ func validPrefix(p string) bool {
 			return false
 		}
 		for i := 0; i < len(tok); i++ {
-			c := tok[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			if !tokenByte(tok[i]) {
 				return false
 			}
 		}
 	}
 	return len(p) <= 1024
+}
+
+// tokenByte reports whether c may stand in a subject token as it is:
+// letters, digits, '-' and '_'.
+func tokenByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }

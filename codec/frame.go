@@ -114,16 +114,7 @@ func (f *Frame) Deflated(level, min int) *Frame {
 
 // Payload returns the frame's payload, the bytes after its header. Safe
 // from any goroutine.
-func (f *Frame) Payload() []byte {
-	n := 2 // a server frame is not masked
-	switch f.buf.B[1] & 0x7f {
-	case 126:
-		n = 4
-	case 127:
-		n = 10
-	}
-	return f.buf.B[n:]
-}
+func (f *Frame) Payload() []byte { return f.buf.B[headerSize(f.buf.B[1]):] }
 
 // Bytes returns the encoded frame. The slice must not be modified, and not
 // be used after the holder's Release. Safe from any goroutine.
