@@ -69,8 +69,12 @@ func TestKeepaliveDeadlines(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, addr := serve(t, echo(), tt.opts...)
-			c := dialUpgraded(t, addr)
+			// The server's clocks start when it opens the connection, which
+			// is after the request leaves and before the 101 arrives: start
+			// counting before the dial, so that the check below is a true
+			// lower bound however long the 101 takes to come back.
 			start := time.Now()
+			c := dialUpgraded(t, addr)
 			tt.client(c)
 			code, reason, pings := closeAfterPings(t, c)
 			if code != tt.code || reason != tt.reason || pings < tt.pings {
