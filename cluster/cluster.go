@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,13 @@ type Options struct {
 	PresenceInterval time.Duration
 	// Logger gets subscription errors and drops (default: discard).
 	Logger *slog.Logger
+	// OnRoomMessage, if set, sees every message from another node to a
+	// room, after it has been handed to this node's members: for state an
+	// application keeps beside its rooms (the chat demo answers a remote
+	// member's arrival with who is here). It runs on the node's one
+	// delivery goroutine, so it must not block, and payload is valid only
+	// during the call.
+	OnRoomMessage func(room string, op engine.OpCode, payload []byte)
 }
 
 // Stats are a node's cluster counters.
@@ -41,6 +49,8 @@ type Stats struct {
 	Dropped     int64 // messages NATS did not take (reconnect buffer full, connection closed)
 	SlowDropped int64 // messages NATS dropped because this node was slow to deliver them
 	Rooms       int   // rooms this node subscribes to
+	Nodes       int   // other nodes heard from (presence), not yet expired
+	Conflicts   int64 // presence snapshots from another node with this node's ID
 	Connected   bool  // the NATS connection is up
 }
 
@@ -62,7 +72,10 @@ type Node struct {
 	remote   map[uint16]snapshot
 	arriving map[uint16]*pending
 	presSeq  uint32
-	retry    map[string]struct{} // rooms whose subscription failed (run's)
+	instance uint64 // random, in presence: tells apart two nodes given one ID
+	// conflicting is the instance of the last node heard with our ID (run's).
+	conflicting uint64
+	retry       map[string]struct{} // rooms whose subscription failed (run's)
 
 	mu    sync.Mutex
 	subs  map[string]*nats.Subscription // rooms with local members
@@ -72,7 +85,9 @@ type Node struct {
 	wg    sync.WaitGroup
 	once  sync.Once
 
-	published, received, dropped atomic.Int64
+	onRoom func(room string, op engine.OpCode, payload []byte)
+
+	published, received, dropped, conflicts atomic.Int64
 }
 
 // Errors of Join.
@@ -120,8 +135,8 @@ func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
 		in:   make(chan *nats.Msg, o.Inbox),
 		subs: make(map[string]*nats.Subscription), dirty: make(map[string]struct{}),
 		kick: make(chan struct{}, 1), done: make(chan struct{}),
-		interval: o.PresenceInterval,
-		remote:   make(map[uint16]snapshot), arriving: make(map[uint16]*pending),
+		interval: o.PresenceInterval, onRoom: o.OnRoomMessage, instance: rand.Uint64(),
+		remote: make(map[uint16]snapshot), arriving: make(map[uint16]*pending),
 	}
 	var err error
 	if n.all, err = nc.ChanSubscribe(n.prefix+".all", n.in); err != nil {
@@ -435,7 +450,9 @@ func (n *Node) deliver(m *nats.Msg) {
 			n.log.Warn("cluster: malformed room message", "subject", m.Subject)
 			return
 		}
-		err = n.srv.Publish(room, op, payload)
+		if err = n.srv.Publish(room, op, payload); err == nil && n.onRoom != nil {
+			n.onRoom(room, op, payload)
+		}
 	default:
 		return
 	}
@@ -447,7 +464,7 @@ func (n *Node) deliver(m *nats.Msg) {
 // Stats returns the node's counters. Safe from any goroutine.
 func (n *Node) Stats() Stats {
 	n.mu.Lock()
-	rooms := len(n.subs)
+	rooms, nodes := len(n.subs), len(n.remote)
 	n.mu.Unlock()
 	var slow int64
 	for _, s := range n.allSubs() {
@@ -457,7 +474,8 @@ func (n *Node) Stats() Stats {
 	}
 	return Stats{
 		Published: n.published.Load(), Received: n.received.Load(), Dropped: n.dropped.Load(),
-		SlowDropped: slow, Rooms: rooms, Connected: n.nc.IsConnected(),
+		SlowDropped: slow, Rooms: rooms, Nodes: nodes, Conflicts: n.conflicts.Load(),
+		Connected: n.nc.IsConnected(),
 	}
 }
 

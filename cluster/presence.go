@@ -41,9 +41,16 @@ type pending struct {
 }
 
 // presenceMsg layout: version, origin node (2), sequence (4), chunk index
-// (2), last chunk (1), the sender's interval in ms (4), then (name length
-// (2), name, count (4)) per room.
-const presenceHeader = 14
+// (2), last chunk (1), the sender's interval in ms (4), the sender's
+// instance (8, random per Node: two nodes given one node ID tell each
+// other apart by it), then (name length (2), name, count (4)) per room.
+const presenceHeader = 22
+
+// Flags of a presence message's "last chunk" byte.
+const (
+	lastChunk   = 1
+	leavingNode = 2 // the node leaves: forget it now
+)
 
 // announce publishes this node's snapshot; leaving publishes an empty one
 // that tells the others to forget the node now.
@@ -65,6 +72,7 @@ func (n *Node) announce(leaving bool) {
 		binary.BigEndian.PutUint32(b[3:], n.presSeq)
 		binary.BigEndian.PutUint16(b[7:], chunk)
 		binary.BigEndian.PutUint32(b[10:], uint32(min(n.interval.Milliseconds(), 1<<31)))
+		binary.BigEndian.PutUint64(b[14:], n.instance)
 		for len(rooms) > 0 && len(b)+6+len(rooms[0].Name) <= presenceChunk || len(rooms) > 0 && len(b) == presenceHeader {
 			r := rooms[0]
 			rooms = rooms[1:]
@@ -73,7 +81,10 @@ func (n *Node) announce(leaving bool) {
 			b = binary.BigEndian.AppendUint32(b, uint32(r.Members))
 		}
 		if len(rooms) == 0 {
-			b[9] = 1
+			b[9] = lastChunk
+			if leaving {
+				b[9] |= leavingNode
+			}
 		}
 		if err := n.nc.Publish(n.prefix+".presence", b); err != nil {
 			n.log.Debug("cluster: presence not sent", "err", err)
@@ -92,8 +103,17 @@ func (n *Node) hear(m *nats.Msg) {
 	if len(d) < presenceHeader || d[0] != wireVersion {
 		return
 	}
-	node, seq, chunk, last := binary.BigEndian.Uint16(d[1:]), binary.BigEndian.Uint32(d[3:]), binary.BigEndian.Uint16(d[7:]), d[9] == 1
+	node, seq, chunk, last := binary.BigEndian.Uint16(d[1:]), binary.BigEndian.Uint32(d[3:]), binary.BigEndian.Uint16(d[7:]), d[9]&lastChunk != 0
 	if node == n.id {
+		// Our own snapshot (NATS echoes it without NoEcho), or another
+		// node with our ID: their messages and ours are dropped as each
+		// other's own, so cross-node delivery between them is broken.
+		if other := binary.BigEndian.Uint64(d[14:]); other != n.instance && chunk == 0 {
+			if n.conflicts.Add(1) == 1 || other != n.conflicting {
+				n.log.Error("cluster: another node has this node's ID; give every node its own (engine.WithNodeID)", "node", n.id)
+			}
+			n.conflicting = other
+		}
 		return
 	}
 	p := n.arriving[node]
@@ -121,8 +141,8 @@ func (n *Node) hear(m *nats.Msg) {
 	}
 	delete(n.arriving, node)
 	n.mu.Lock()
-	if len(p.rooms) == 0 {
-		delete(n.remote, node) // leaving, or nothing to count
+	if d[9]&leavingNode != 0 {
+		delete(n.remote, node)
 	} else {
 		n.remote[node] = snapshot{rooms: p.rooms, at: time.Now(), interval: p.interval}
 	}

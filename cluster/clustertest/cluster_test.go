@@ -448,3 +448,60 @@ func TestNATSDownDrops(t *testing.T) {
 	}
 	t.Logf("while NATS was down: %d buffered by nats.go, %d dropped", st.Published, st.Dropped)
 }
+
+// TestNodesAndConflicts: Stats.Nodes counts the other nodes heard from,
+// rooms or not, and forgets one that leaves; two nodes given one node ID
+// see each other (Stats.Conflicts) while a node that hears its own echo
+// (no NoEcho) does not.
+func TestNodesAndConflicts(t *testing.T) {
+	url := startNATS(t)
+	n1 := startNode(t, url, 1)
+	n2 := startNode(t, url, 2) // no NoEcho: hears its own presence
+	n3 := startNode(t, url, 3)
+	for _, nd := range []*node{n1, n2, n3} {
+		wstest.Eventually(t, fmt.Sprintf("node %d hears the two others", nd.id), func() bool {
+			return nd.n.Stats().Nodes == 2
+		})
+	}
+	_ = n3.n.Close()
+	wstest.Eventually(t, "node 1 forgets node 3, which left", func() bool { return n1.n.Stats().Nodes == 1 })
+	if k := n2.n.Stats().Conflicts; k != 0 {
+		t.Fatalf("node 2 hearing its own presence counted %d conflicts", k)
+	}
+	twin := startNode(t, url, 2)
+	for _, nd := range []*node{n2, twin} {
+		wstest.Eventually(t, "the two nodes with ID 2 see the conflict", func() bool { return nd.n.Stats().Conflicts > 0 })
+	}
+	if k := n1.n.Stats().Conflicts; k != 0 {
+		t.Errorf("node 1 counted %d conflicts", k)
+	}
+}
+
+// TestOnRoomMessage: Options.OnRoomMessage sees the room messages that
+// come from other nodes, after their delivery, and not the node's own.
+func TestOnRoomMessage(t *testing.T) {
+	url := startNATS(t)
+	seen := make(chan string, 10)
+	n1 := startNodeWith(t, url, 1, cluster.Options{OnRoomMessage: func(room string, op engine.OpCode, p []byte) {
+		seen <- fmt.Sprintf("%s %v %s", room, op, p)
+	}})
+	n2 := startNode(t, url, 2)
+	a := dial(t, n1, "r")
+	waitRooms(t, n1, "r")
+	a.SendText("pub r local")
+	a.expect(t, "local")
+	b := dial(t, n2, "x")
+	b.SendText("pub r remote")
+	a.expect(t, "remote")
+	select {
+	case got := <-seen:
+		if want := fmt.Sprintf("r %v remote", engine.OpText); got != want {
+			t.Fatalf("OnRoomMessage saw %q, want %q", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnRoomMessage did not run")
+	}
+	if len(seen) != 0 {
+		t.Errorf("OnRoomMessage also saw %q", <-seen)
+	}
+}

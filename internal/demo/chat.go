@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -38,13 +39,35 @@ type Config struct {
 	Stats bool // serve /stats
 	// Compression is permessage-deflate on /ws, /echo and /sink.
 	Compression engine.Compression
+	// Join, if set, makes the server a node of a cluster before it
+	// starts (cmd/wshub -nats joins it to NATS): it gets the server and the
+	// function to call with every room message from another node, and
+	// returns what the chat publishes through. Without it the chat
+	// publishes through the server: one node.
+	Join func(srv *engine.Server, remote func(room string, op engine.OpCode, payload []byte)) (Fanout, error)
+}
+
+// Fanout is what the chat publishes through: the server itself, or a
+// cluster node (cluster.Node), which also reaches the members and
+// connections of the other nodes.
+type Fanout interface {
+	Publish(room string, op engine.OpCode, payload []byte) error
+	SendTo(id uint64, op engine.OpCode, payload []byte) error
 }
 
 // NewServer builds the demo server with opts: the chat page, room chat,
 // echo, and stats if cfg says so. Start it with Start or ListenAndServe.
-func NewServer(cfg Config, opts ...engine.Option) *engine.Server {
+// The error is Config.Join's.
+func NewServer(cfg Config, opts ...engine.Option) (*engine.Server, error) {
 	srv := engine.New(opts...)
-	ch := &chat{srv: srv, names: make(map[string]map[uint64]string)}
+	ch := &chat{out: srv, names: make(map[string]map[uint64]string)}
+	if cfg.Join != nil {
+		out, err := cfg.Join(srv, ch.remote)
+		if err != nil {
+			return nil, err
+		}
+		ch.out = out
+	}
 	srv.HandleHTTP("/", http.HandlerFunc(servePage))
 	if cfg.Stats {
 		srv.HandleHTTP("/stats", serveStats(srv))
@@ -61,7 +84,7 @@ func NewServer(cfg Config, opts ...engine.Option) *engine.Server {
 		Compression: cfg.Compression,
 	})
 	srv.Handle("/sink", engine.Handler{Compression: cfg.Compression})
-	return srv
+	return srv, nil
 }
 
 func servePage(w http.ResponseWriter, _ *http.Request) {
@@ -80,8 +103,17 @@ type member struct {
 // connect with ?name= also get presence events (who is here, who joins and
 // who leaves) as JSON text messages {"type":"presence",...}; load clients
 // without a name see only the room's messages.
+//
+// In a cluster, names are kept by the node that holds the connection. A
+// member's join and leave events go to the room's presence room on every
+// node; the welcome lists the members of the joiner's node, and every
+// other node with members in the room answers the join with a "here"
+// event, sent to the joiner by connection ID, listing its own. Events carry
+// connection IDs (as strings: they pass 2^53), so that a member heard of
+// twice (in a "here" and in its own join, when two arrive at once) is
+// counted once.
 type chat struct {
-	srv   *engine.Server
+	out   Fanout
 	mu    sync.Mutex                   // guards names
 	names map[string]map[uint64]string // room -> conn ID -> name
 }
@@ -89,13 +121,20 @@ type chat struct {
 // presence is the JSON of a presence event.
 type presence struct {
 	Type  string   `json:"type"`
-	Event string   `json:"event"` // "welcome", "join" or "leave"
+	Event string   `json:"event"` // "welcome", "here", "join" or "leave"
 	Room  string   `json:"room"`
 	Name  string   `json:"name,omitempty"`
-	Names []string `json:"names,omitempty"` // welcome: everyone here
+	ID    string   `json:"id,omitempty"`    // join, leave: the member's connection
+	Names []string `json:"names,omitempty"` // welcome, here: members...
+	IDs   []string `json:"ids,omitempty"`   // ...and their connections
 }
 
-func presenceRoom(room string) string { return "presence\x00" + room }
+func idString(id uint64) string { return strconv.FormatUint(id, 10) }
+
+// presencePrefix starts the name of a room's presence room.
+const presencePrefix = "presence\x00"
+
+func presenceRoom(room string) string { return presencePrefix + room }
 
 // checkRoom refuses, before the upgrade, a room name the chat cannot use
 // (the engine has refused malformed queries already), and hands the member
@@ -137,20 +176,35 @@ func (ch *chat) connect(c *engine.Conn) {
 		ch.names[m.room] = make(map[uint64]string)
 	}
 	ch.names[m.room][c.ID()] = m.name
-	names := make([]string, 0, len(ch.names[m.room]))
-	for _, n := range ch.names[m.room] {
-		names = append(names, n)
-	}
-	welcome, _ := json.Marshal(presence{Type: "presence", Event: "welcome", Room: m.room, Name: m.name, Names: names})
-	_ = c.SendText(string(welcome))
-	join, _ := json.Marshal(presence{Type: "presence", Event: "join", Room: m.room, Name: m.name})
-	_ = ch.srv.Publish(presenceRoom(m.room), engine.OpText, join)
+	welcome := ch.members(m.room, "welcome")
+	welcome.Name = m.name
+	_ = c.SendText(string(mustJSON(welcome)))
+	join := presence{Type: "presence", Event: "join", Room: m.room, Name: m.name, ID: idString(c.ID())}
+	_ = ch.out.Publish(presenceRoom(m.room), engine.OpText, mustJSON(join))
 	_ = c.Join(presenceRoom(m.room))
+}
+
+// members is an event listing this node's members of room. ch.mu held.
+func (ch *chat) members(room, event string) presence {
+	p := presence{Type: "presence", Event: event, Room: room}
+	for id, n := range ch.names[room] {
+		p.Names = append(p.Names, n)
+		p.IDs = append(p.IDs, idString(id))
+	}
+	return p
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only strings in it
+	}
+	return b
 }
 
 func (ch *chat) message(c *engine.Conn, op engine.OpCode, p []byte) {
 	if m, ok := c.Value().(*member); ok {
-		_ = ch.srv.Publish(m.room, op, p)
+		_ = ch.out.Publish(m.room, op, p)
 	}
 }
 
@@ -165,6 +219,29 @@ func (ch *chat) disconnect(c *engine.Conn, _ error) {
 	if len(ch.names[m.room]) == 0 {
 		delete(ch.names, m.room)
 	}
-	leave, _ := json.Marshal(presence{Type: "presence", Event: "leave", Room: m.room, Name: m.name})
-	_ = ch.srv.Publish(presenceRoom(m.room), engine.OpText, leave)
+	leave := presence{Type: "presence", Event: "leave", Room: m.room, Name: m.name, ID: idString(c.ID())}
+	_ = ch.out.Publish(presenceRoom(m.room), engine.OpText, mustJSON(leave))
+}
+
+// remote sees the room messages of other nodes (Config.Join): a member
+// joining on another node is told who is here.
+func (ch *chat) remote(room string, _ engine.OpCode, payload []byte) {
+	name, ok := strings.CutPrefix(room, presencePrefix)
+	if !ok {
+		return
+	}
+	var p presence
+	if json.Unmarshal(payload, &p) != nil || p.Event != "join" || p.Room != name {
+		return
+	}
+	id, err := strconv.ParseUint(p.ID, 10, 64)
+	if err != nil {
+		return
+	}
+	ch.mu.Lock()
+	here := ch.members(name, "here")
+	ch.mu.Unlock()
+	if len(here.IDs) > 0 {
+		_ = ch.out.SendTo(id, engine.OpText, mustJSON(here))
+	}
 }
