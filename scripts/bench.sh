@@ -219,7 +219,7 @@ scenario_args() {
 
 build() {
 	log "building wshub and wsbench"
-	(cd "$ROOT" && go build -o "$BIN/wshub" ./cmd/wshub) || die "wshub does not build"
+	(cd "$ROOT/cmd/wshub" && go build -o "$BIN/wshub" .) || die "wshub does not build"
 	(cd "$ROOT/cmd/wsbench" && go build -o "$BIN/wsbench" .) || die "wsbench does not build"
 	(cd "$ROOT/bench" && go build -o "$BIN/hooksrv" ./hooksrv) || die "hooksrv does not build"
 	BUILT=()

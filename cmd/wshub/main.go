@@ -1,7 +1,12 @@
 // Command wshub runs the wshub WebSocket server with its chat demo.
 //
-//	go run ./cmd/wshub                 # http://127.0.0.1:8080/
-//	go run ./cmd/wshub -addr 127.0.0.1:9000 -log-level verbose
+//	go -C cmd/wshub run .                # http://127.0.0.1:8080/
+//	go -C cmd/wshub run . -addr 127.0.0.1:9000 -log-level verbose
+//	go -C cmd/wshub run . -nats nats://127.0.0.1:4222   # a cluster node
+//
+// It is a module of its own (it requires the cluster module, and so NATS;
+// the library does not). With -nats it joins a cluster (package cluster):
+// the chat's rooms, presence included, span every node on that NATS.
 //
 // Routes: "/" the chat page, "/ws?room=NAME" room chat (every message a
 // client sends goes to every member of its room, itself included, unchanged;
@@ -73,6 +78,9 @@ type config struct {
 	compression            bool
 	compressionLevel, zMin int
 	clientWindowBits       int
+
+	nats, node, prefix string
+	nodeID             int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -103,6 +111,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.compressionLevel, "compression-level", 1, "deflate level of messages sent compressed: 1 (fastest) to 9 (smallest), -1 klauspost/compress's default (5), -2 Huffman only; 0 means 1. Each message is compressed once for all its compressed recipients")
 	fs.IntVar(&c.zMin, "compression-min", 128, "smallest payload sent compressed, in bytes; 0: every one. Smaller ones go as they are, and so do those compression does not shrink or that exceed the client's server_max_window_bits")
 	fs.IntVar(&c.clientWindowBits, "client-window-bits", 0, "let clients keep their compression context, with a window of 2^N bytes (8-15) kept per connection: clients that offer client_max_window_bits (Chromium) get N, those that offer no bound (Firefox) only N=15 (0: ask every client not to keep one, and keep nothing)")
+	fs.StringVar(&c.nats, "nats", "", "join a cluster through the NATS server(s) at this URL (comma-separated for several): rooms, presence and sends span every node (empty: run alone)")
+	fs.StringVar(&c.node, "node", "", "this node's name in the cluster, for NATS and the logs (default: the host name and the port of -addr)")
+	fs.IntVar(&c.nodeID, "node-id", 0, "this node's ID (1-65535), the top 16 bits of its connection IDs; every node needs its own (0: derived from -node, and a clash is logged)")
+	fs.StringVar(&c.prefix, "cluster-prefix", "wshub", "subject prefix: nodes on one NATS with the same prefix form one cluster")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -152,11 +164,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if zMin == 0 {
 		zMin = -1 // every message: the flag says bytes, the option's 0 means its default
 	}
-	srv := demo.NewServer(demo.Config{Stats: cfg.stats,
-		Compression: engine.Compression{Enabled: cfg.compression, ClientWindowBits: cfg.clientWindowBits}},
+	logger := engine.NewLogger(stderr, level)
+	opts := []engine.Option{
 		engine.WithCompressionLevel(cfg.compressionLevel),
 		engine.WithCompressionMin(zMin),
-		engine.WithLogger(engine.NewLogger(stderr, level)),
+		engine.WithLogger(logger),
 		engine.WithOrigins(origins...),
 		engine.WithMaxMessage(cfg.maxMessage),
 		engine.WithLoops(cfg.loops),
@@ -174,7 +186,23 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		engine.WithMessageTimeout(cfg.message),
 		engine.WithTrustedProxies(trusted...),
 		engine.WithProxyProtocol(cfg.proxyProtocol),
-	)
+	}
+	dcfg := demo.Config{Stats: cfg.stats,
+		Compression: engine.Compression{Enabled: cfg.compression, ClientWindowBits: cfg.clientWindowBits}}
+	var cl *clusterNode
+	if cfg.nats != "" {
+		if cl, err = joinNATS(cfg, logger); err != nil {
+			return err
+		}
+		defer cl.close()
+		opts = append(opts, engine.WithNodeID(cl.id))
+		dcfg.Join = cl.join
+		dcfg.Cluster = func() any { return cl.stats() }
+	}
+	srv, err := demo.NewServer(dcfg, opts...)
+	if err != nil {
+		return err
+	}
 	if err := srv.Start(cfg.addr); err != nil {
 		return err
 	}
@@ -196,5 +224,5 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	defer cancel()
 	err = srv.Stop(stopCtx)
 	<-stopped
-	return err
+	return err // then cl.close: the leave events of the clients just closed go out first
 }

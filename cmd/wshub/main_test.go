@@ -421,14 +421,15 @@ func TestCompressionFlag(t *testing.T) {
 // roomView is what one named chat client knows about its room.
 type roomView struct {
 	mu      sync.Mutex
-	members map[string]int // name -> connections, from presence events
-	changed chan struct{}  // signalled on every event
-	err     error          // why the reader stopped
+	members map[string]string // connection ID -> name, from presence events
+	chats   []string          // "name: text" of chat messages, in order
+	changed chan struct{}     // signalled on every event
+	err     error             // why the reader stopped
 }
 
 // watch reads presence events from c until it fails.
 func watch(c *wstest.Conn) *roomView {
-	v := &roomView{members: make(map[string]int), changed: make(chan struct{}, 1)}
+	v := &roomView{members: make(map[string]string), changed: make(chan struct{}, 1)}
 	go func() {
 		for {
 			_, p, err := c.ReadMessage()
@@ -460,27 +461,39 @@ type presence struct {
 	Event string   `json:"event"`
 	Room  string   `json:"room"`
 	Name  string   `json:"name"`
+	ID    string   `json:"id"`
 	Names []string `json:"names"`
+	IDs   []string `json:"ids"`
+	Text  string   `json:"text"` // of a chat message
 }
 
 // apply updates members from one message. Caller holds v.mu.
 func (v *roomView) apply(p []byte) {
 	var ev presence
-	if json.Unmarshal(p, &ev) != nil || ev.Type != "presence" {
+	if json.Unmarshal(p, &ev) != nil {
+		return
+	}
+	if ev.Type == "chat" {
+		v.chats = append(v.chats, ev.Name+": "+ev.Text)
+		return
+	}
+	if ev.Type != "presence" {
 		return
 	}
 	switch ev.Event {
-	case "welcome":
-		clear(v.members)
-		for _, n := range ev.Names {
-			v.members[n]++
+	case "welcome", "here": // here: the members of another node
+		if ev.Event == "welcome" {
+			clear(v.members)
+		}
+		for i, n := range ev.Names {
+			if i < len(ev.IDs) {
+				v.members[ev.IDs[i]] = n
+			}
 		}
 	case "join":
-		v.members[ev.Name]++
+		v.members[ev.ID] = ev.Name
 	case "leave":
-		if v.members[ev.Name]--; v.members[ev.Name] <= 0 {
-			delete(v.members, ev.Name)
-		}
+		delete(v.members, ev.ID)
 	}
 }
 
@@ -489,14 +502,39 @@ func (v *roomView) names() []string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var out []string
-	for n, k := range v.members {
-		for range k {
-			out = append(out, n)
-		}
+	for _, n := range v.members {
+		out = append(out, n)
 	}
 	slices.Sort(out)
 	return out
 }
+
+// waitChat waits until v has had a chat message text from name.
+func (v *roomView) waitChat(t *testing.T, who, name, text string) {
+	t.Helper()
+	v.wait(t, who, fmt.Sprintf("%s's %q", name, text), func() bool { return slices.Contains(v.chats, name+": "+text) })
+}
+
+// wait waits until ok (called with v.mu held) holds.
+func (v *roomView) wait(t *testing.T, who, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		v.mu.Lock()
+		done, err := ok(), v.err
+		v.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-v.changed:
+		case <-deadline:
+			t.Fatalf("%s never got %s (reader: %v)", who, what, err)
+		}
+	}
+}
+
+func sortedCopy(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
 
 // waitFor waits until v lists exactly want (sorted).
 func (v *roomView) waitFor(t *testing.T, who string, want []string) {

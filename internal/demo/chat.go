@@ -45,6 +45,9 @@ type Config struct {
 	// returns what the chat publishes through. Without it the chat
 	// publishes through the server: one node.
 	Join func(srv *engine.Server, remote func(room string, op engine.OpCode, payload []byte)) (Fanout, error)
+	// Cluster, if set, is the "cluster" object of /stats: the node's
+	// cluster state.
+	Cluster func() any
 }
 
 // Fanout is what the chat publishes through: the server itself, or a
@@ -70,7 +73,7 @@ func NewServer(cfg Config, opts ...engine.Option) (*engine.Server, error) {
 	}
 	srv.HandleHTTP("/", http.HandlerFunc(servePage))
 	if cfg.Stats {
-		srv.HandleHTTP("/stats", serveStats(srv))
+		srv.HandleHTTP("/stats", serveStats(srv, cfg.Cluster))
 	}
 	srv.Handle("/ws", engine.Handler{
 		OnUpgrade:    checkRoom,

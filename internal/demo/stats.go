@@ -18,6 +18,7 @@ type stats struct {
 	HeapAlloc   uint64 `json:"heap_alloc"`
 	StackInuse  uint64 `json:"stack_inuse"`
 	Sys         uint64 `json:"sys"`
+	Cluster     any    `json:"cluster,omitempty"` // Config.Cluster
 }
 
 // serveStats reports the process's memory and connection counts. With
@@ -25,7 +26,7 @@ type stats struct {
 // system, so that heap_alloc is the live heap and the process's RSS what a
 // long-idle server settles to (a GC runs at least every two minutes, and
 // the runtime returns freed memory gradually).
-func serveStats(srv *engine.Server) http.Handler {
+func serveStats(srv *engine.Server, cluster func() any) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("collect") == "1" {
 			runtime.GC()
@@ -33,8 +34,13 @@ func serveStats(srv *engine.Server) http.Handler {
 		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
+		var cl any
+		if cluster != nil {
+			cl = cluster()
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(stats{
+			Cluster:     cl,
 			Connections: srv.Len(),
 			Goroutines:  runtime.NumGoroutine(),
 			HeapInuse:   ms.HeapInuse,

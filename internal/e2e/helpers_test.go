@@ -43,7 +43,10 @@ func serve(t testing.TB, path string, h engine.Handler, opts ...engine.Option) *
 // (permessage-deflate on) on a free port.
 func startDemo(t testing.TB) string {
 	t.Helper()
-	srv := demo.NewServer(demo.Config{Stats: true, Compression: engine.Compression{Enabled: true}})
+	srv, err := demo.NewServer(demo.Config{Stats: true, Compression: engine.Compression{Enabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	start(t, srv)
 	return srv.Addr().String()
 }

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"github.com/wshub/wshub/internal/wstest"
+)
+
+// startNATS runs an embedded NATS server on 127.0.0.1 and a free port.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return s.ClientURL()
+}
+
+// startStoppable is startInProcess with a stop function (cleanup stops it
+// too, if the test has not).
+func startStoppable(t *testing.T, args ...string) (addr string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-log-level", "nothing"}, args...), io.Discard, ready)
+	}()
+	var stopped bool
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("run did not return within 15 s of its context ending")
+		}
+	}
+	t.Cleanup(stop)
+	select {
+	case addr = <-ready:
+		return addr, stop
+	case err := <-errc:
+		t.Fatalf("run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server not ready within 10 s")
+	}
+	return "", stop
+}
+
+// clusterOf reads the "cluster" object of a node's /stats.
+func clusterOf(t *testing.T, addr string) clusterStats {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		Cluster *clusterStats `json:"cluster"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || s.Cluster == nil {
+		t.Fatalf("/stats: %v, cluster %v", err, s.Cluster)
+	}
+	return *s.Cluster
+}
+
+// TestClusterChat: three wshub processes' worth of nodes (run, as main
+// calls it) with -nats on one NATS server. Named chat clients on different
+// nodes see each other in the room's presence, get each other's messages,
+// and see a node's members leave when that node stops.
+func TestClusterChat(t *testing.T) {
+	url := startNATS(t)
+	var addrs [3]string
+	var stops [3]func()
+	for i := range addrs {
+		addrs[i], stops[i] = startStoppable(t, "-nats", url, "-node", fmt.Sprintf("n%d", i+1), "-stats")
+	}
+	for i, a := range addrs {
+		wstest.Eventually(t, fmt.Sprintf("node %d hears the other two", i+1), func() bool {
+			s := clusterOf(t, a)
+			return s.Connected && s.Nodes == 2 && s.NodeID != 0
+		})
+	}
+	// Members join one at a time, each once its node subscribes to the
+	// room and its presence room: cross-node presence is exact when a
+	// node's subscriptions are in place before another node's member joins
+	// (see package demo).
+	type member struct {
+		name string
+		node int
+		c    *wstest.Conn
+		v    *roomView
+	}
+	var members []*member
+	var names []string
+	for i, spec := range []struct {
+		name string
+		node int
+	}{{"ann", 0}, {"bob", 1}, {"cat", 2}, {"dan", 0}} {
+		c := wstest.Dial(t, addrs[spec.node], "/ws?room=lobby&name="+spec.name)
+		_ = c.SetReadDeadline(time.Time{}) // watch reads until the test closes it
+		m := &member{name: spec.name, node: spec.node, c: c, v: watch(c)}
+		members = append(members, m)
+		names = append(names, spec.name)
+		for _, o := range members {
+			o.v.waitFor(t, o.name, sortedCopy(names))
+		}
+		wstest.Eventually(t, fmt.Sprintf("member %d's node subscribes", i), func() bool {
+			return clusterOf(t, addrs[spec.node]).Rooms == 2
+		})
+	}
+	// A chat message from node 3 reaches the members on nodes 1 and 2.
+	members[2].c.SendText(`{"type":"chat","name":"cat","text":"hello"}`)
+	for _, m := range members {
+		m.v.waitChat(t, m.name, "cat", "hello")
+	}
+	// Node 2 stops: its member leaves everyone else's list.
+	stops[1]()
+	rest := []*member{members[0], members[2], members[3]}
+	for _, m := range rest {
+		m.v.waitFor(t, m.name, []string{"ann", "cat", "dan"})
+	}
+	wstest.Eventually(t, "node 1 forgets node 2", func() bool { return clusterOf(t, addrs[0]).Nodes == 1 })
+	s := clusterOf(t, addrs[0])
+	if s.Published == 0 || s.Received == 0 || s.Dropped != 0 || s.Conflicts != 0 {
+		t.Errorf("node 1's cluster stats %+v", s)
+	}
+	for _, m := range rest {
+		_ = m.c.Close()
+	}
+}
+
+// TestNodeIdentity: -node and -node-id, and their defaults.
+func TestNodeIdentity(t *testing.T) {
+	tests := []struct {
+		cfg      config
+		name     string // "" : any
+		id       uint16 // 0: any non-zero
+		wantsErr bool
+	}{
+		{cfg: config{node: "a", nodeID: 7}, name: "a", id: 7},
+		{cfg: config{node: "a"}, name: "a"},
+		{cfg: config{node: "a", nodeID: 65536}, wantsErr: true},
+		{cfg: config{node: "a", nodeID: -1}, wantsErr: true},
+		{cfg: config{addr: "127.0.0.1:8080"}},
+	}
+	for _, tt := range tests {
+		name, id, err := nodeIdentity(tt.cfg)
+		switch {
+		case tt.wantsErr:
+			if err == nil {
+				t.Errorf("%+v: no error", tt.cfg)
+			}
+		case err != nil:
+			t.Errorf("%+v: %v", tt.cfg, err)
+		case tt.name != "" && name != tt.name, tt.id != 0 && id != tt.id, id == 0:
+			t.Errorf("%+v: %q %d", tt.cfg, name, id)
+		}
+	}
+	// The derived ID depends on the name; distinct names rarely share one.
+	seen := map[uint16]string{}
+	clashes := 0
+	for i := range 300 {
+		n := fmt.Sprintf("host-%d:8080", i)
+		_, id, _ := nodeIdentity(config{node: n})
+		if _, ok := seen[id]; ok {
+			clashes++
+		}
+		seen[id] = n
+		if _, again, _ := nodeIdentity(config{node: n}); again != id {
+			t.Fatalf("%s: IDs %d then %d", n, id, again)
+		}
+	}
+	if clashes > 5 { // about 0.7 expected for 300 names in 65,535
+		t.Errorf("%d clashes among 300 derived node IDs", clashes)
+	}
+}
