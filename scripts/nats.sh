@@ -1,0 +1,33 @@
+# Sourced by scripts/cluster.sh and scripts/bench.sh: nats_server_bin
+# prints the path of a nats-server binary, installing it first when it is
+# not there: from the Go module proxy (go install, into bin/), the same
+# version the cluster tests embed. Nothing is assumed of the machine but Go.
+# shellcheck shell=bash
+
+NATS_SERVER_VERSION=v2.15.2
+
+nats_server_bin() {
+	local root bin
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	bin=$root/bin/nats-server
+	if [[ -x $bin ]] && "$bin" --version 2>/dev/null | grep -q "${NATS_SERVER_VERSION#v}"; then
+		echo "$bin"
+		return
+	fi
+	echo "installing nats-server $NATS_SERVER_VERSION (go install, from the module proxy)" >&2
+	mkdir -p "$root/bin"
+	GOBIN=$root/bin go install "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION" >&2 || return 1
+	echo "$bin"
+}
+
+# wait_port HOST:PORT [SECONDS] waits until something listens there.
+wait_port() {
+	local hp=$1 secs=${2:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		if (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
