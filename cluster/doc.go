@@ -51,6 +51,17 @@
 //     vanishes after three of its intervals (at the observer's next
 //     tick). Presence is not sent while NATS is unreachable.
 //
+//   - Node IDs must be distinct: a node drops the messages that carry its
+//     own ID as its own. Two nodes given one ID notice it from each
+//     other's presence (each Node has a random instance number in it):
+//     both log an error and count it (Stats.Conflicts). Stats.Nodes is how
+//     many other nodes this one hears.
+//
+//   - Options.OnRoomMessage sees every room message from another node,
+//     after local delivery, on the delivery goroutine: for state an
+//     application keeps beside its rooms (the chat demo in cmd/wshub
+//     answers a member joining elsewhere with its own members).
+//
 // Subjects: PREFIX.room.TOKEN (a room; TOKEN is the name when it is made
 // of letters, digits, '-' and '_', otherwise '~' and its base64url, or
 // for a long name "~~" and its SHA-256 in base64url),

@@ -3,8 +3,11 @@
 # what the tests need, runs scripts/lint.sh (gofmt, go vet, staticcheck),
 # runs all tests of each module with the race detector (the library; the
 # interop and browser tests in internal/e2e, where the browser test is
-# required, not skipped; the benchmark harness; the load client; the peer
-# servers), the benchmark harness at small size (scripts/bench.sh --quick),
+# required, not skipped; the cluster tests, which embed nats-server in the
+# test process as a Go test dependency; the command; the benchmark harness;
+# the load client; the peer servers), the benchmark harness at small size
+# (scripts/bench.sh --quick, whose cluster scenarios install a nats-server
+# binary with go install, scripts/nats.sh),
 # then every native fuzz target for a short while. CI (.ci/run) runs
 # exactly this.
 #
