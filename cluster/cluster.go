@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -40,6 +41,15 @@ type Options struct {
 	// delivery goroutine, so it must not block, and payload is valid only
 	// during the call.
 	OnRoomMessage func(room string, op engine.OpCode, payload []byte)
+	// OnSubscribed, if set, is told when NATS has confirmed the node's
+	// subscription to a room (a round trip after the room's first local
+	// member joined): from then on, whatever another node publishes to
+	// the room reaches this node's members. The chat demo announces its
+	// members again then, so that two members who join on two nodes at
+	// once still hear of each other. It runs on a goroutine of the node's
+	// own (not the delivery goroutine), for one room at a time, and
+	// should not block.
+	OnSubscribed func(room string)
 }
 
 // Stats are a node's cluster counters.
@@ -86,6 +96,13 @@ type Node struct {
 	once  sync.Once
 
 	onRoom func(room string, op engine.OpCode, payload []byte)
+	onSub  func(room string)
+	// Subscriptions waiting for NATS to confirm them (guarded by mu), for
+	// OnSubscribed; confirmKick wakes the goroutine that confirms them.
+	unconfirmed []string
+	confirmKick chan struct{}
+	ctx         context.Context // ends when Close starts
+	cancel      context.CancelFunc
 
 	published, received, dropped, conflicts atomic.Int64
 }
@@ -136,6 +153,7 @@ func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
 		subs: make(map[string]*nats.Subscription), dirty: make(map[string]struct{}),
 		kick: make(chan struct{}, 1), done: make(chan struct{}),
 		interval: o.PresenceInterval, onRoom: o.OnRoomMessage, instance: rand.Uint64(),
+		onSub: o.OnSubscribed, confirmKick: make(chan struct{}, 1),
 		remote: make(map[uint16]snapshot), arriving: make(map[uint16]*pending),
 	}
 	var err error
@@ -151,10 +169,61 @@ func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
 		_ = n.self.Unsubscribe()
 		return nil, err
 	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
 	srv.WatchRooms(n.watch)
 	n.wg.Add(1)
 	go n.run()
+	if n.onSub != nil {
+		n.wg.Add(1)
+		go n.confirm()
+	}
 	return n, nil
+}
+
+// confirmTimeout bounds one confirming round trip.
+const confirmTimeout = 10 * time.Second
+
+// confirm tells OnSubscribed of the subscriptions NATS has confirmed: a
+// flush (PING, PONG) after a subscription means NATS has read it. While
+// NATS is unreachable it tries again every interval; nats.go sends the
+// subscriptions again when it reconnects.
+func (n *Node) confirm() {
+	defer n.wg.Done()
+	var wait <-chan time.Time
+	for {
+		select {
+		case <-n.done:
+			return
+		case <-n.confirmKick:
+		case <-wait:
+		}
+		n.mu.Lock()
+		rooms := n.unconfirmed
+		n.unconfirmed = nil
+		n.mu.Unlock()
+		if len(rooms) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(n.ctx, confirmTimeout)
+		err := n.nc.FlushWithContext(ctx)
+		cancel()
+		if err != nil {
+			n.mu.Lock()
+			n.unconfirmed = append(rooms, n.unconfirmed...)
+			n.mu.Unlock()
+			wait = time.After(n.interval)
+			continue
+		}
+		wait = nil
+		for _, r := range rooms {
+			n.mu.Lock()
+			_, still := n.subs[r]
+			n.mu.Unlock()
+			if still {
+				n.onSub(r)
+			}
+		}
+	}
 }
 
 // The wire format of a message: a version byte, the opcode, the origin's
@@ -388,7 +457,16 @@ func (n *Node) reconcile() {
 			}
 			n.mu.Lock()
 			n.subs[r] = s
+			if n.onSub != nil {
+				n.unconfirmed = append(n.unconfirmed, r)
+			}
 			n.mu.Unlock()
+			if n.onSub != nil {
+				select {
+				case n.confirmKick <- struct{}{}:
+				default:
+				}
+			}
 		case !want && have:
 			if err := sub.Unsubscribe(); err != nil {
 				n.log.Warn("cluster: unsubscribe", "room", r, "err", err)
@@ -506,6 +584,7 @@ func (n *Node) allSubs() []*nats.Subscription {
 // are. Safe from any goroutine; later calls do nothing.
 func (n *Node) Close() error {
 	n.once.Do(func() {
+		n.cancel()
 		close(n.done)
 		n.wg.Wait()
 		n.announce(true) // the others forget this node's rooms now

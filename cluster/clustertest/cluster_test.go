@@ -505,3 +505,32 @@ func TestOnRoomMessage(t *testing.T) {
 		t.Errorf("OnRoomMessage also saw %q", <-seen)
 	}
 }
+
+// TestOnSubscribed: Options.OnSubscribed comes once NATS has the node's
+// subscription, so a message another node publishes right after it
+// reaches the room's member, with no other wait.
+func TestOnSubscribed(t *testing.T) {
+	url := startNATS(t)
+	subscribed := make(chan string, 10)
+	n1 := startNodeWith(t, url, 1, cluster.Options{OnSubscribed: func(room string) { subscribed <- room }})
+	n2 := startNode(t, url, 2)
+	b := dial(t, n2, "x")
+	for i := range 5 { // a room of its own each time: a fresh subscription
+		room := fmt.Sprintf("r%d", i)
+		a := dial(t, n1, room)
+		select {
+		case got := <-subscribed:
+			if got != room {
+				t.Fatalf("OnSubscribed(%q), want %q", got, room)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("OnSubscribed did not come")
+		}
+		b.SendText("pub " + room + " right after")
+		a.expect(t, "right after")
+		_ = a.Close()
+	}
+	if len(subscribed) != 0 {
+		t.Errorf("OnSubscribed also for %q", <-subscribed)
+	}
+}

@@ -96,8 +96,9 @@ func joinNATS(cfg config, logger *slog.Logger) (*clusterNode, error) {
 }
 
 // join is demo.Config.Join: the server becomes a node.
-func (cl *clusterNode) join(srv *engine.Server, remote func(string, engine.OpCode, []byte)) (demo.Fanout, error) {
-	n, err := cluster.Join(srv, cl.nc, cluster.Options{Prefix: cl.prefix, Logger: cl.log, OnRoomMessage: remote})
+func (cl *clusterNode) join(srv *engine.Server, h demo.Hooks) (demo.Fanout, error) {
+	n, err := cluster.Join(srv, cl.nc, cluster.Options{Prefix: cl.prefix, Logger: cl.log,
+		OnRoomMessage: h.RoomMessage, OnSubscribed: h.Subscribed})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,6 +148,55 @@ func TestClusterChat(t *testing.T) {
 	}
 	for _, m := range rest {
 		_ = m.c.Close()
+	}
+}
+
+// TestClusterPresenceAtOnce: members of a fresh room join on three nodes
+// at the same moment, before any node subscribes to the room: each still
+// ends up seeing all of them (the nodes' syncs, once NATS has their
+// subscriptions), and each once.
+func TestClusterPresenceAtOnce(t *testing.T) {
+	url := startNATS(t)
+	var addrs [3]string
+	for i := range addrs {
+		addrs[i], _ = startStoppable(t, "-nats", url, "-node", fmt.Sprintf("n%d", i+1), "-stats")
+	}
+	for i, a := range addrs {
+		wstest.Eventually(t, fmt.Sprintf("node %d hears the other two", i+1), func() bool { return clusterOf(t, a).Nodes == 2 })
+	}
+	for round := range 3 { // a fresh room each round
+		room := fmt.Sprintf("fresh%d", round)
+		const perNode = 2
+		var names []string
+		conns := make([]*wstest.Conn, 3*perNode)
+		views := make([]*roomView, len(conns))
+		var wg sync.WaitGroup
+		errs := make(chan error, len(conns))
+		for i := range conns {
+			names = append(names, fmt.Sprintf("m%d", i))
+		}
+		for i := range conns {
+			wg.Go(func() {
+				c, err := wstest.DialE(t, addrs[i%3], "/ws?room="+room+"&name="+names[i])
+				if err != nil {
+					errs <- err
+					return
+				}
+				_ = c.SetReadDeadline(time.Time{})
+				conns[i], views[i] = c, watch(c)
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("dial: %v", err)
+		}
+		for i, v := range views {
+			v.waitFor(t, names[i], sortedCopy(names))
+		}
+		for _, c := range conns {
+			_ = c.Close()
+		}
 	}
 }
 

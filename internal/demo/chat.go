@@ -40,14 +40,23 @@ type Config struct {
 	// Compression is permessage-deflate on /ws, /echo and /sink.
 	Compression engine.Compression
 	// Join, if set, makes the server a node of a cluster before it
-	// starts (cmd/wshub -nats joins it to NATS): it gets the server and the
-	// function to call with every room message from another node, and
-	// returns what the chat publishes through. Without it the chat
-	// publishes through the server: one node.
-	Join func(srv *engine.Server, remote func(room string, op engine.OpCode, payload []byte)) (Fanout, error)
+	// starts (cmd/wshub -nats joins it to NATS): it gets the server and
+	// what the chat wants to hear from the cluster, and returns what the
+	// chat publishes through. Without it the chat publishes through the
+	// server: one node.
+	Join func(srv *engine.Server, h Hooks) (Fanout, error)
 	// Cluster, if set, is the "cluster" object of /stats: the node's
 	// cluster state.
 	Cluster func() any
+}
+
+// Hooks are the chat's side of a cluster node: cluster.Options'
+// OnRoomMessage and OnSubscribed.
+type Hooks struct {
+	// RoomMessage takes every room message from another node.
+	RoomMessage func(room string, op engine.OpCode, payload []byte)
+	// Subscribed takes a room whose subscription NATS has confirmed.
+	Subscribed func(room string)
 }
 
 // Fanout is what the chat publishes through: the server itself, or a
@@ -65,7 +74,7 @@ func NewServer(cfg Config, opts ...engine.Option) (*engine.Server, error) {
 	srv := engine.New(opts...)
 	ch := &chat{out: srv, names: make(map[string]map[uint64]string)}
 	if cfg.Join != nil {
-		out, err := cfg.Join(srv, ch.remote)
+		out, err := cfg.Join(srv, Hooks{RoomMessage: ch.remote, Subscribed: ch.subscribed})
 		if err != nil {
 			return nil, err
 		}
@@ -111,10 +120,15 @@ type member struct {
 // member's join and leave events go to the room's presence room on every
 // node; the welcome lists the members of the joiner's node, and every
 // other node with members in the room answers the join with a "here"
-// event, sent to the joiner by connection ID, listing its own. Events carry
-// connection IDs (as strings: they pass 2^53), so that a member heard of
-// twice (in a "here" and in its own join, when two arrive at once) is
-// counted once.
+// event, sent to the joiner by connection ID, listing its own. A node that
+// had nobody in the room hears joins elsewhere only once NATS has its
+// subscription to the presence room; so when that is confirmed
+// (Hooks.Subscribed) it sends a "sync" listing its members, which the
+// pages take in silently and the other nodes answer as they answer a join.
+// Of two nodes whose first members join at once, the one confirmed last
+// is heard by the other: everyone ends up seeing everyone, if NATS loses
+// nothing. Events carry connection IDs (as strings: they pass 2^53), so
+// that a member heard of twice is counted once.
 type chat struct {
 	out   Fanout
 	mu    sync.Mutex                   // guards names
@@ -124,11 +138,11 @@ type chat struct {
 // presence is the JSON of a presence event.
 type presence struct {
 	Type  string   `json:"type"`
-	Event string   `json:"event"` // "welcome", "here", "join" or "leave"
+	Event string   `json:"event"` // "welcome", "here", "sync", "join" or "leave"
 	Room  string   `json:"room"`
 	Name  string   `json:"name,omitempty"`
 	ID    string   `json:"id,omitempty"`    // join, leave: the member's connection
-	Names []string `json:"names,omitempty"` // welcome, here: members...
+	Names []string `json:"names,omitempty"` // welcome, here, sync: members...
 	IDs   []string `json:"ids,omitempty"`   // ...and their connections
 }
 
@@ -226,25 +240,52 @@ func (ch *chat) disconnect(c *engine.Conn, _ error) {
 	_ = ch.out.Publish(presenceRoom(m.room), engine.OpText, mustJSON(leave))
 }
 
-// remote sees the room messages of other nodes (Config.Join): a member
-// joining on another node is told who is here.
+// remote sees the room messages of other nodes (Config.Join): members
+// joining on another node (a join, or a sync) are told who is here.
 func (ch *chat) remote(room string, _ engine.OpCode, payload []byte) {
 	name, ok := strings.CutPrefix(room, presencePrefix)
 	if !ok {
 		return
 	}
 	var p presence
-	if json.Unmarshal(payload, &p) != nil || p.Event != "join" || p.Room != name {
+	if json.Unmarshal(payload, &p) != nil || p.Room != name {
 		return
 	}
-	id, err := strconv.ParseUint(p.ID, 10, 64)
-	if err != nil {
+	var to []string
+	switch p.Event {
+	case "join":
+		to = []string{p.ID}
+	case "sync":
+		to = p.IDs
+	default:
 		return
 	}
 	ch.mu.Lock()
 	here := ch.members(name, "here")
 	ch.mu.Unlock()
-	if len(here.IDs) > 0 {
-		_ = ch.out.SendTo(id, engine.OpText, mustJSON(here))
+	if len(here.IDs) == 0 {
+		return
 	}
+	msg := mustJSON(here)
+	for _, s := range to {
+		if id, err := strconv.ParseUint(s, 10, 64); err == nil {
+			_ = ch.out.SendTo(id, engine.OpText, msg)
+		}
+	}
+}
+
+// subscribed hears that NATS has this node's subscription to a room
+// (Config.Join): for a presence room, the node's members there are
+// announced again, now that the answers can reach them.
+func (ch *chat) subscribed(room string) {
+	name, ok := strings.CutPrefix(room, presencePrefix)
+	if !ok {
+		return
+	}
+	ch.mu.Lock() // see connect: in order with this node's joins and leaves
+	defer ch.mu.Unlock()
+	if len(ch.names[name]) == 0 {
+		return
+	}
+	_ = ch.out.Publish(room, engine.OpText, mustJSON(ch.members(name, "sync")))
 }

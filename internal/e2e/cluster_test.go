@@ -46,8 +46,8 @@ func startClusterDemo(t *testing.T, n int) []*demoNode {
 		t.Cleanup(d.nc.Close)
 		d.srv, err = demo.NewServer(demo.Config{
 			Compression: engine.Compression{Enabled: true},
-			Join: func(srv *engine.Server, remote func(string, engine.OpCode, []byte)) (demo.Fanout, error) {
-				node, err := cluster.Join(srv, d.nc, cluster.Options{OnRoomMessage: remote})
+			Join: func(srv *engine.Server, h demo.Hooks) (demo.Fanout, error) {
+				node, err := cluster.Join(srv, d.nc, cluster.Options{OnRoomMessage: h.RoomMessage, OnSubscribed: h.Subscribed})
 				d.node = node
 				return node, err
 			},

@@ -1,0 +1,177 @@
+package demo_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wshub/wshub/engine"
+	"github.com/wshub/wshub/internal/demo"
+	"github.com/wshub/wshub/internal/wstest"
+)
+
+func TestMain(m *testing.M) { wstest.VerifyNoLeaks(m) }
+
+// fakeCluster stands in for package cluster with the one property the
+// chat's presence has to survive: a node hears another node's room
+// messages only once its subscription to the room is confirmed, and the
+// test says when that is.
+type fakeCluster struct {
+	mu        sync.Mutex
+	nodes     []*fakeNode
+	confirmed map[string]bool // node index + room
+}
+
+type fakeNode struct {
+	c     *fakeCluster
+	i     int
+	srv   *engine.Server
+	hooks demo.Hooks
+}
+
+func (n *fakeNode) Publish(room string, op engine.OpCode, p []byte) error {
+	if err := n.srv.Publish(room, op, p); err != nil {
+		return err
+	}
+	n.c.mu.Lock()
+	var to []*fakeNode
+	for _, o := range n.c.nodes {
+		if o != n && n.c.confirmed[fmt.Sprint(o.i, room)] {
+			to = append(to, o)
+		}
+	}
+	n.c.mu.Unlock()
+	for _, o := range to {
+		if o.srv.Publish(room, op, p) == nil {
+			o.hooks.RoomMessage(room, op, p)
+		}
+	}
+	return nil
+}
+
+func (n *fakeNode) SendTo(id uint64, op engine.OpCode, p []byte) error {
+	return n.c.nodes[id>>48-1].srv.SendTo(id, op, p)
+}
+
+// confirm is NATS confirming node i's subscription to room.
+func (c *fakeCluster) confirm(i int, room string) {
+	c.mu.Lock()
+	c.confirmed[fmt.Sprint(i, room)] = true
+	c.mu.Unlock()
+	c.nodes[i].hooks.Subscribed(room)
+}
+
+func startFakeCluster(t *testing.T, n int) *fakeCluster {
+	c := &fakeCluster{confirmed: make(map[string]bool)}
+	for i := range n {
+		nd := &fakeNode{c: c, i: i}
+		_, err := demo.NewServer(demo.Config{Join: func(srv *engine.Server, h demo.Hooks) (demo.Fanout, error) {
+			nd.srv, nd.hooks = srv, h
+			return nd, nil
+		}}, engine.WithNodeID(uint16(i+1)), engine.WithLoops(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.nodes = append(c.nodes, nd)
+	}
+	for _, nd := range c.nodes { // c.nodes is read-only from here on
+		wstest.Start(t, nd.srv)
+	}
+	return c
+}
+
+// member is a named chat client and who it has heard is in its room.
+type member struct {
+	name string
+	mu   sync.Mutex
+	seen map[string]string // connection ID -> name
+	ch   chan struct{}
+}
+
+func join(t *testing.T, nd *fakeNode, room, name string) *member {
+	t.Helper()
+	c := wstest.Dial(t, nd.srv.Addr().String(), "/ws?room="+room+"&name="+name)
+	_ = c.SetReadDeadline(time.Time{})
+	m := &member{name: name, seen: map[string]string{}, ch: make(chan struct{}, 1)}
+	go func() {
+		for {
+			_, p, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			var ev struct {
+				Event, Name, ID string
+				Names, IDs      []string
+			}
+			_ = json.Unmarshal(p, &ev)
+			m.mu.Lock()
+			switch ev.Event {
+			case "welcome", "here", "sync":
+				for i, n := range ev.Names {
+					m.seen[ev.IDs[i]] = n
+				}
+			case "join":
+				m.seen[ev.ID] = ev.Name
+			case "leave":
+				delete(m.seen, ev.ID)
+			}
+			m.mu.Unlock()
+			select {
+			case m.ch <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return m
+}
+
+func (m *member) names() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, n := range m.seen {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (m *member) waitFor(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for !slices.Equal(m.names(), want) {
+		select {
+		case <-m.ch:
+		case <-deadline:
+			t.Fatalf("%s sees %q, want %q", m.name, m.names(), want)
+		}
+	}
+}
+
+// TestPresenceAcrossNodes: the first members of a room on two nodes join
+// while neither node's subscription is confirmed, so both joins are lost;
+// the syncs that follow the confirmations still make each see the other,
+// whichever node is confirmed first. A third member joining later, on a
+// confirmed node, is seen by join and answered with "here".
+func TestPresenceAcrossNodes(t *testing.T) {
+	for _, first := range []int{0, 1} {
+		t.Run(fmt.Sprintf("node %d confirmed first", first+1), func(t *testing.T) {
+			c := startFakeCluster(t, 2)
+			ann := join(t, c.nodes[0], "r", "ann")
+			bob := join(t, c.nodes[1], "r", "bob")
+			ann.waitFor(t, "ann")
+			bob.waitFor(t, "bob")
+			c.confirm(first, "presence\x00r")
+			c.confirm(1-first, "presence\x00r")
+			ann.waitFor(t, "ann", "bob")
+			bob.waitFor(t, "ann", "bob")
+			cat := join(t, c.nodes[1], "r", "cat")
+			for _, m := range []*member{ann, bob, cat} {
+				m.waitFor(t, "ann", "bob", "cat")
+			}
+		})
+	}
+}
