@@ -61,6 +61,9 @@
 //     after local delivery, on the delivery goroutine: for state an
 //     application keeps beside its rooms (the chat demo in cmd/wshub
 //     answers a member joining elsewhere with its own members).
+//     Options.OnSubscribed is told, on a goroutine of the node's own, when
+//     NATS has confirmed the node's subscription to a room: from then on
+//     the room's cross-node messages reach this node.
 //
 // Subjects: PREFIX.room.TOKEN (a room; TOKEN is the name when it is made
 // of letters, digits, '-' and '_', otherwise '~' and its base64url, or
@@ -74,5 +77,6 @@
 // watcher). Every method of Node is safe from any goroutine, event-loop
 // callbacks included: the NATS side never blocks the caller beyond
 // nats.go's buffered publish. A Node runs one goroutine of its own for
-// subscriptions and delivery, and nats.go runs its connection's.
+// subscriptions and delivery (OnRoomMessage runs there), one more for
+// OnSubscribed when it is set, and nats.go runs its connection's.
 package cluster
