@@ -50,6 +50,12 @@ type Options struct {
 	// own (not the delivery goroutine), for one room at a time, and
 	// should not block.
 	OnSubscribed func(room string)
+	// OnNode, if set, is told when another node is first heard from (its
+	// first presence snapshot, or the first after it was forgotten: up)
+	// and when it is forgotten (it left, or went unheard for three of its
+	// intervals: down). The chat demo drops a vanished node's members from
+	// its pages. It runs on the delivery goroutine and must not block.
+	OnNode func(node uint16, up bool)
 }
 
 // Stats are a node's cluster counters.
@@ -97,6 +103,7 @@ type Node struct {
 
 	onRoom func(room string, op engine.OpCode, payload []byte)
 	onSub  func(room string)
+	onNode func(node uint16, up bool)
 	// Subscriptions waiting for NATS to confirm them (guarded by mu), for
 	// OnSubscribed; confirmKick wakes the goroutine that confirms them.
 	unconfirmed []string
@@ -153,7 +160,7 @@ func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
 		subs: make(map[string]*nats.Subscription), dirty: make(map[string]struct{}),
 		kick: make(chan struct{}, 1), done: make(chan struct{}),
 		interval: o.PresenceInterval, onRoom: o.OnRoomMessage, instance: rand.Uint64(),
-		onSub: o.OnSubscribed, confirmKick: make(chan struct{}, 1),
+		onSub: o.OnSubscribed, onNode: o.OnNode, confirmKick: make(chan struct{}, 1),
 		remote: make(map[uint16]snapshot), arriving: make(map[uint16]*pending),
 	}
 	var err error

@@ -75,8 +75,11 @@
 //
 // Join must be called before the server starts (it sets its room
 // watcher). Every method of Node is safe from any goroutine, event-loop
-// callbacks included: the NATS side never blocks the caller beyond
-// nats.go's buffered publish. A Node runs one goroutine of its own for
+// callbacks included. A publish is nats.go's: it appends to the
+// connection's buffer, and when 32 KiB are pending it writes them to the
+// socket itself, under the connection's lock; so a NATS server that reads
+// slowly slows the publishing goroutine (an event loop, say) down, by up
+// to nats.FlusherTimeout per write. A Node runs one goroutine of its own for
 // subscriptions and delivery (OnRoomMessage runs there), one more for
 // OnSubscribed when it is set, and nats.go runs its connection's.
 package cluster

@@ -46,6 +46,11 @@ type pending struct {
 // other apart by it), then (name length (2), name, count (4)) per room.
 const presenceHeader = 22
 
+// presenceVersion is presence's own format version (1 had a 14-byte
+// header): nodes of another version ignore each other's snapshots rather
+// than misread them.
+const presenceVersion = 2
+
 // Flags of a presence message's "last chunk" byte.
 const (
 	lastChunk   = 1
@@ -67,7 +72,7 @@ func (n *Node) announce(leaving bool) {
 	chunk := uint16(0)
 	for {
 		b := make([]byte, presenceHeader, presenceChunk)
-		b[0] = wireVersion
+		b[0] = presenceVersion
 		binary.BigEndian.PutUint16(b[1:], n.id)
 		binary.BigEndian.PutUint32(b[3:], n.presSeq)
 		binary.BigEndian.PutUint16(b[7:], chunk)
@@ -100,7 +105,7 @@ func (n *Node) announce(leaving bool) {
 // hear takes a presence message from another node.
 func (n *Node) hear(m *nats.Msg) {
 	d := m.Data
-	if len(d) < presenceHeader || d[0] != wireVersion {
+	if len(d) < presenceHeader || d[0] != presenceVersion {
 		return
 	}
 	node, seq, chunk, last := binary.BigEndian.Uint16(d[1:]), binary.BigEndian.Uint32(d[3:]), binary.BigEndian.Uint16(d[7:]), d[9]&lastChunk != 0
@@ -141,23 +146,35 @@ func (n *Node) hear(m *nats.Msg) {
 	}
 	delete(n.arriving, node)
 	n.mu.Lock()
-	if d[9]&leavingNode != 0 {
+	_, known := n.remote[node]
+	leaving := d[9]&leavingNode != 0
+	if leaving {
 		delete(n.remote, node)
 	} else {
 		n.remote[node] = snapshot{rooms: p.rooms, at: time.Now(), interval: p.interval}
 	}
 	n.mu.Unlock()
+	if n.onNode != nil && known == leaving {
+		n.onNode(node, !leaving) // one that arrives, or one that leaves
+	}
 }
 
 // expire forgets the snapshots of nodes not heard from in time.
 func (n *Node) expire(now time.Time) {
+	var gone []uint16
 	n.mu.Lock()
 	for node, s := range n.remote {
 		if now.Sub(s.at) > presenceExpiry*s.interval {
 			delete(n.remote, node)
+			gone = append(gone, node)
 		}
 	}
 	n.mu.Unlock()
+	if n.onNode != nil {
+		for _, node := range gone {
+			n.onNode(node, false)
+		}
+	}
 }
 
 // Members returns the members of room across the cluster: this node's as

@@ -33,13 +33,15 @@ nats=$(nats_server_bin)
 echo "building wshub"
 (cd cmd/wshub && go build -o ../../bin/wshub .)
 
+# Every process is started in a session of its own (setsid), so that
+# Ctrl-C reaches this script alone and stop() decides the order: the nodes
+# first (they close their clients with 1001, and their leave events and
+# goodbyes reach the others through NATS), then NATS.
 pids=()
 stop() {
 	trap - INT TERM EXIT
 	echo
 	echo "stopping"
-	# The nodes first (they close their clients with 1001 and say goodbye
-	# to the cluster), then NATS.
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
 		kill -TERM "${pids[i]}" 2>/dev/null || true
 		wait "${pids[i]}" 2>/dev/null || true
@@ -48,27 +50,32 @@ stop() {
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
-"$nats" -a "$host" -p "$nats_port" >/dev/null 2>&1 &
-nats_pid=$!
-wait_port "$host:$nats_port" 10 || {
-	echo "cluster.sh: nats-server did not start on $host:$nats_port (port in use? set NATS_PORT)" >&2
+for hp in "$host:$nats_port" $(for ((i = 0; i < nodes; i++)); do echo "$host:$((port + i))"; done); do
+	if port_open "$hp"; then
+		echo "cluster.sh: $hp is in use (set NATS_PORT or PORT)" >&2
+		exit 1
+	fi
+done
+
+setsid "$nats" -a "$host" -p "$nats_port" >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$host:$nats_port" 10 "${pids[0]}" || {
+	echo "cluster.sh: nats-server did not start on $host:$nats_port" >&2
 	exit 1
 }
 echo "nats-server $NATS_SERVER_VERSION on nats://$host:$nats_port"
 
-node_pids=()
 for ((i = 1; i <= nodes; i++)); do
 	p=$((port + i - 1))
 	# Each node's log lines start with its name.
-	bin/wshub -addr "$host:$p" -nats "nats://$host:$nats_port" -node "node$i" -node-id "$i" -stats "$@" \
+	setsid bin/wshub -addr "$host:$p" -nats "nats://$host:$nats_port" -node "node$i" -node-id "$i" -stats "$@" \
 		2> >(sed -u "s/^/node$i: /" >&2) &
-	node_pids+=($!)
-	if ! wait_port "$host:$p" 10; then
-		echo "cluster.sh: node $i did not start on $host:$p (port in use? set PORT)" >&2
+	pids+=($!)
+	if ! wait_port "$host:$p" 10 "${pids[-1]}"; then
+		echo "cluster.sh: node $i did not start on $host:$p (its log says why)" >&2
 		exit 1
 	fi
 done
-pids=("$nats_pid" "${node_pids[@]}")
 
 echo
 echo "$nodes nodes, one cluster: the chat demo on each"
@@ -78,5 +85,5 @@ done
 echo "Ctrl-C stops them all."
 # Run until Ctrl-C, or until a process dies.
 wait -n "${pids[@]}" || true
-echo "cluster.sh: a process exited" >&2
+echo "cluster.sh: a process exited; stopping the rest" >&2
 exit 1

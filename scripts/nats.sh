@@ -20,11 +20,20 @@ nats_server_bin() {
 	echo "$bin"
 }
 
-# wait_port HOST:PORT [SECONDS] waits until something listens there.
+# port_open HOST:PORT says whether something listens there.
+port_open() {
+	(exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null
+}
+
+# wait_port HOST:PORT [SECONDS [PID]] waits until something listens there;
+# with PID, it fails as soon as that process is gone.
 wait_port() {
-	local hp=$1 secs=${2:-10} i
+	local hp=$1 secs=${2:-10} pid=${3:-} i
 	for ((i = 0; i < secs * 20; i++)); do
-		if (exec 3<>"/dev/tcp/${hp%:*}/${hp##*:}") 2>/dev/null; then
+		if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		if port_open "$hp"; then
 			return 0
 		fi
 		sleep 0.05

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -73,7 +72,10 @@ func joinNATS(cfg config, logger *slog.Logger) (*clusterNode, error) {
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			logger.Info("cluster: connected to NATS", "url", nc.ConnectedUrlRedacted(), "node", name, "node_id", id)
 		}),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if err == nil || nc.IsClosed() {
+				return // our own Close
+			}
 			logger.Warn("cluster: NATS connection lost; serving local clients alone until it is back", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
@@ -98,7 +100,7 @@ func joinNATS(cfg config, logger *slog.Logger) (*clusterNode, error) {
 // join is demo.Config.Join: the server becomes a node.
 func (cl *clusterNode) join(srv *engine.Server, h demo.Hooks) (demo.Fanout, error) {
 	n, err := cluster.Join(srv, cl.nc, cluster.Options{Prefix: cl.prefix, Logger: cl.log,
-		OnRoomMessage: h.RoomMessage, OnSubscribed: h.Subscribed})
+		OnRoomMessage: h.RoomMessage, OnSubscribed: h.Subscribed, OnNode: h.Node})
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +148,7 @@ func (cl *clusterNode) close() {
 		errs = append(errs, cl.nc.FlushTimeout(2*time.Second))
 	}
 	cl.nc.Close()
-	if err := errors.Join(errs...); err != nil && !strings.Contains(err.Error(), "connection closed") {
+	if err := errors.Join(errs...); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		cl.log.Warn("cluster: leaving", "err", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -462,6 +463,7 @@ type presence struct {
 	Room  string   `json:"room"`
 	Name  string   `json:"name"`
 	ID    string   `json:"id"`
+	Node  string   `json:"node"`
 	Names []string `json:"names"`
 	IDs   []string `json:"ids"`
 	Text  string   `json:"text"` // of a chat message
@@ -481,9 +483,11 @@ func (v *roomView) apply(p []byte) {
 		return
 	}
 	switch ev.Event {
-	case "welcome", "here": // here: the members of another node
+	case "welcome", "here", "sync": // here, sync: all the members of one node
 		if ev.Event == "welcome" {
 			clear(v.members)
+		} else {
+			v.dropNode(ev.Node)
 		}
 		for i, n := range ev.Names {
 			if i < len(ev.IDs) {
@@ -494,6 +498,18 @@ func (v *roomView) apply(p []byte) {
 		v.members[ev.ID] = ev.Name
 	case "leave":
 		delete(v.members, ev.ID)
+	case "gone":
+		v.dropNode(ev.Node)
+	}
+}
+
+// dropNode forgets the members of a node, as the page does. Caller holds
+// v.mu.
+func (v *roomView) dropNode(node string) {
+	for id := range v.members {
+		if n, err := strconv.ParseUint(id, 10, 64); err == nil && strconv.FormatUint(n>>48, 10) == node {
+			delete(v.members, id)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@
 package demo
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"net/http"
@@ -57,6 +58,9 @@ type Hooks struct {
 	RoomMessage func(room string, op engine.OpCode, payload []byte)
 	// Subscribed takes a room whose subscription NATS has confirmed.
 	Subscribed func(room string)
+	// Node takes another node heard from for the first time (up) or
+	// forgotten (down): cluster.Options.OnNode.
+	Node func(node uint16, up bool)
 }
 
 // Fanout is what the chat publishes through: the server itself, or a
@@ -72,9 +76,9 @@ type Fanout interface {
 // The error is Config.Join's.
 func NewServer(cfg Config, opts ...engine.Option) (*engine.Server, error) {
 	srv := engine.New(opts...)
-	ch := &chat{out: srv, names: make(map[string]map[uint64]string)}
+	ch := &chat{srv: srv, out: srv, names: make(map[string]map[uint64]string)}
 	if cfg.Join != nil {
-		out, err := cfg.Join(srv, Hooks{RoomMessage: ch.remote, Subscribed: ch.subscribed})
+		out, err := cfg.Join(srv, Hooks{RoomMessage: ch.remote, Subscribed: ch.subscribed, Node: ch.node})
 		if err != nil {
 			return nil, err
 		}
@@ -118,18 +122,29 @@ type member struct {
 //
 // In a cluster, names are kept by the node that holds the connection. A
 // member's join and leave events go to the room's presence room on every
-// node; the welcome lists the members of the joiner's node, and every
-// other node with members in the room answers the join with a "here"
-// event, sent to the joiner by connection ID, listing its own. A node that
-// had nobody in the room hears joins elsewhere only once NATS has its
-// subscription to the presence room; so when that is confirmed
-// (Hooks.Subscribed) it sends a "sync" listing its members, which the
-// pages take in silently and the other nodes answer as they answer a join.
-// Of two nodes whose first members join at once, the one confirmed last
-// is heard by the other: everyone ends up seeing everyone, if NATS loses
-// nothing. Events carry connection IDs (as strings: they pass 2^53), so
-// that a member heard of twice is counted once.
+// node. The welcome lists the members of the joiner's node; every other
+// node with members in the room answers the join with a "here" event, sent
+// to the joiner by connection ID, listing all of its own ("node" says
+// whose: a page replaces what it had of that node's members with the
+// list). A node that had nobody in the room hears joins elsewhere only
+// once NATS has its subscription to the presence room; so when that is
+// confirmed (Hooks.Subscribed), and when another node is first heard from
+// (Hooks.Node), it publishes a "sync" listing its members, which pages
+// take like a "here", and which the other nodes answer with a "here"
+// published to the room. Of two nodes whose first members join at once,
+// the one confirmed last is heard by the other, so everyone ends up seeing
+// everyone. A node that vanishes (no goodbye, three presence intervals) is
+// forgotten with a "gone" event to the local pages, which drop its
+// members. What NATS loses while it is down is repaired by the next
+// here or sync of that node. Events carry connection IDs (as strings:
+// they pass 2^53; the top 16 bits are the node), so that a member heard
+// of twice is counted once.
+//
+// Clients cannot join the presence rooms (room names with NUL are
+// refused), and a chat message that looks like a presence event is not
+// relayed: only servers speak presence.
 type chat struct {
+	srv   *engine.Server
 	out   Fanout
 	mu    sync.Mutex                   // guards names
 	names map[string]map[uint64]string // room -> conn ID -> name
@@ -138,8 +153,9 @@ type chat struct {
 // presence is the JSON of a presence event.
 type presence struct {
 	Type  string   `json:"type"`
-	Event string   `json:"event"` // "welcome", "here", "sync", "join" or "leave"
+	Event string   `json:"event"` // "welcome", "here", "sync", "join", "leave" or "gone"
 	Room  string   `json:"room"`
+	Node  string   `json:"node,omitempty"` // here, sync, gone: whose members
 	Name  string   `json:"name,omitempty"`
 	ID    string   `json:"id,omitempty"`    // join, leave: the member's connection
 	Names []string `json:"names,omitempty"` // welcome, here, sync: members...
@@ -185,8 +201,10 @@ func (ch *chat) connect(c *engine.Conn) {
 	// The snapshot, the join event and joining the presence room happen
 	// under ch.mu, so that every other member either is in the snapshot and
 	// gets our join, or joins after us and is announced to us: nobody is
-	// missed or counted twice. Sends and joins only queue work, so holding
-	// the lock is cheap, and per event loop they apply in call order.
+	// missed or counted twice. Sends and joins only queue work (in a
+	// cluster, a publish may also write to the NATS socket when nats.go's
+	// buffer is full), so holding the lock is cheap, and per event loop
+	// they apply in call order.
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	if ch.names[m.room] == nil {
@@ -203,7 +221,7 @@ func (ch *chat) connect(c *engine.Conn) {
 
 // members is an event listing this node's members of room. ch.mu held.
 func (ch *chat) members(room, event string) presence {
-	p := presence{Type: "presence", Event: event, Room: room}
+	p := presence{Type: "presence", Event: event, Room: room, Node: strconv.Itoa(int(ch.srv.NodeID()))}
 	for id, n := range ch.names[room] {
 		p.Names = append(p.Names, n)
 		p.IDs = append(p.IDs, idString(id))
@@ -220,9 +238,21 @@ func mustJSON(v any) []byte {
 }
 
 func (ch *chat) message(c *engine.Conn, op engine.OpCode, p []byte) {
-	if m, ok := c.Value().(*member); ok {
-		_ = ch.out.Publish(m.room, op, p)
+	m, ok := c.Value().(*member)
+	if !ok || op == engine.OpText && spoofsPresence(p) {
+		return
 	}
+	_ = ch.out.Publish(m.room, op, p)
+}
+
+// spoofsPresence reports whether a client's text would pass for a
+// presence event on the page: JSON whose "type" is "presence".
+func spoofsPresence(p []byte) bool {
+	if !bytes.Contains(p, []byte("presence")) {
+		return false
+	}
+	var v struct{ Type string }
+	return json.Unmarshal(p, &v) == nil && v.Type == "presence"
 }
 
 func (ch *chat) disconnect(c *engine.Conn, _ error) {
@@ -240,37 +270,32 @@ func (ch *chat) disconnect(c *engine.Conn, _ error) {
 	_ = ch.out.Publish(presenceRoom(m.room), engine.OpText, mustJSON(leave))
 }
 
-// remote sees the room messages of other nodes (Config.Join): members
-// joining on another node (a join, or a sync) are told who is here.
+// remote sees the room messages of other nodes (Config.Join): a member
+// joining on another node is told who is here, and a node's sync is
+// answered with this node's list to the whole room. ch.mu is held until
+// the answer is handed to the cluster, so that it cannot overtake a leave
+// of this node's (NATS keeps one connection's order).
 func (ch *chat) remote(room string, _ engine.OpCode, payload []byte) {
 	name, ok := strings.CutPrefix(room, presencePrefix)
 	if !ok {
 		return
 	}
 	var p presence
-	if json.Unmarshal(payload, &p) != nil || p.Room != name {
-		return
-	}
-	var to []string
-	switch p.Event {
-	case "join":
-		to = []string{p.ID}
-	case "sync":
-		to = p.IDs
-	default:
+	if json.Unmarshal(payload, &p) != nil || p.Room != name || p.Event != "join" && p.Event != "sync" {
 		return
 	}
 	ch.mu.Lock()
-	here := ch.members(name, "here")
-	ch.mu.Unlock()
-	if len(here.IDs) == 0 {
+	defer ch.mu.Unlock()
+	if len(ch.names[name]) == 0 {
 		return
 	}
-	msg := mustJSON(here)
-	for _, s := range to {
-		if id, err := strconv.ParseUint(s, 10, 64); err == nil {
-			_ = ch.out.SendTo(id, engine.OpText, msg)
-		}
+	here := mustJSON(ch.members(name, "here"))
+	if p.Event == "sync" {
+		_ = ch.out.Publish(room, engine.OpText, here)
+		return
+	}
+	if id, err := strconv.ParseUint(p.ID, 10, 64); err == nil {
+		_ = ch.out.SendTo(id, engine.OpText, here)
 	}
 }
 
@@ -278,14 +303,38 @@ func (ch *chat) remote(room string, _ engine.OpCode, payload []byte) {
 // (Config.Join): for a presence room, the node's members there are
 // announced again, now that the answers can reach them.
 func (ch *chat) subscribed(room string) {
-	name, ok := strings.CutPrefix(room, presencePrefix)
-	if !ok {
-		return
+	if name, ok := strings.CutPrefix(room, presencePrefix); ok {
+		ch.sync(name)
 	}
+}
+
+// sync publishes this node's members of room to the cluster.
+func (ch *chat) sync(room string) {
 	ch.mu.Lock() // see connect: in order with this node's joins and leaves
 	defer ch.mu.Unlock()
-	if len(ch.names[name]) == 0 {
+	if len(ch.names[room]) == 0 {
 		return
 	}
-	_ = ch.out.Publish(room, engine.OpText, mustJSON(ch.members(name, "sync")))
+	_ = ch.out.Publish(presenceRoom(room), engine.OpText, mustJSON(ch.members(room, "sync")))
+}
+
+// node hears of another node arriving or vanishing (Config.Join). One
+// that arrives is told of this node's members (it may have missed their
+// joins); one that vanished without its members' leaves has them dropped
+// from this node's pages.
+func (ch *chat) node(node uint16, up bool) {
+	ch.mu.Lock()
+	rooms := make([]string, 0, len(ch.names))
+	for r := range ch.names {
+		rooms = append(rooms, r)
+	}
+	ch.mu.Unlock()
+	for _, r := range rooms {
+		if up {
+			ch.sync(r)
+			continue
+		}
+		gone := presence{Type: "presence", Event: "gone", Room: r, Node: strconv.Itoa(int(node))}
+		_ = ch.srv.Publish(presenceRoom(r), engine.OpText, mustJSON(gone)) // this node's pages only
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,14 +90,46 @@ type member struct {
 	name string
 	mu   sync.Mutex
 	seen map[string]string // connection ID -> name
+	raw  []string          // every message, as it came
+	c    *wstest.Conn
 	ch   chan struct{}
+}
+
+// dropNode forgets a node's members, as the page does. m.mu held.
+func (m *member) dropNode(node string) {
+	for id := range m.seen {
+		if n, err := strconv.ParseUint(id, 10, 64); err == nil && strconv.FormatUint(n>>48, 10) == node {
+			delete(m.seen, id)
+		}
+	}
+}
+
+// waitChat waits until m got a message containing text, and reports
+// whether it got one containing bad before it.
+func (m *member) waitChat(t *testing.T, text, bad string) bool {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		m.mu.Lock()
+		has := func(sub string) func(string) bool { return func(s string) bool { return strings.Contains(s, sub) } }
+		i, j := slices.IndexFunc(m.raw, has(text)), slices.IndexFunc(m.raw, has(bad))
+		m.mu.Unlock()
+		if i >= 0 {
+			return j >= 0 && j < i
+		}
+		select {
+		case <-m.ch:
+		case <-deadline:
+			t.Fatalf("%s never got %q", m.name, text)
+		}
+	}
 }
 
 func join(t *testing.T, nd *fakeNode, room, name string) *member {
 	t.Helper()
 	c := wstest.Dial(t, nd.srv.Addr().String(), "/ws?room="+room+"&name="+name)
 	_ = c.SetReadDeadline(time.Time{})
-	m := &member{name: name, seen: map[string]string{}, ch: make(chan struct{}, 1)}
+	m := &member{name: name, c: c, seen: map[string]string{}, ch: make(chan struct{}, 1)}
 	go func() {
 		for {
 			_, p, err := c.ReadMessage()
@@ -103,16 +137,24 @@ func join(t *testing.T, nd *fakeNode, room, name string) *member {
 				return
 			}
 			var ev struct {
-				Event, Name, ID string
-				Names, IDs      []string
+				Event, Name, ID, Node string
+				Names, IDs            []string
 			}
 			_ = json.Unmarshal(p, &ev)
 			m.mu.Lock()
+			m.raw = append(m.raw, string(p))
 			switch ev.Event {
-			case "welcome", "here", "sync":
+			case "welcome", "here", "sync": // here, sync: all of one node's
+				if ev.Event == "welcome" {
+					clear(m.seen)
+				} else {
+					m.dropNode(ev.Node)
+				}
 				for i, n := range ev.Names {
 					m.seen[ev.IDs[i]] = n
 				}
+			case "gone":
+				m.dropNode(ev.Node)
 			case "join":
 				m.seen[ev.ID] = ev.Name
 			case "leave":
@@ -172,6 +214,33 @@ func TestPresenceAcrossNodes(t *testing.T) {
 			for _, m := range []*member{ann, bob, cat} {
 				m.waitFor(t, "ann", "bob", "cat")
 			}
+			// Node 1 hears that node 2 vanished: ann's page drops bob and
+			// cat; node 2 heard again syncs them back.
+			c.nodes[0].hooks.Node(2, false)
+			ann.waitFor(t, "ann")
+			c.nodes[0].hooks.Node(2, true) // node 1 syncs; node 2 answers
+			c.nodes[1].hooks.Node(1, true) // node 2 syncs
+			ann.waitFor(t, "ann", "bob", "cat")
 		})
 	}
+}
+
+// TestPresenceSpoof: a client's chat text that would pass for a presence
+// event is not relayed; other text is.
+func TestPresenceSpoof(t *testing.T) {
+	c := startFakeCluster(t, 2)
+	ann := join(t, c.nodes[0], "r", "ann")
+	bob := join(t, c.nodes[1], "r", "bob")
+	c.confirm(0, "presence\x00r")
+	c.confirm(1, "presence\x00r")
+	c.confirm(0, "r")
+	c.confirm(1, "r")
+	ann.waitFor(t, "ann", "bob")
+	spoof := `{"type":"presence","event":"leave","room":"r","name":"ann","id":"1","text":"spoof"}`
+	bob.c.SendText(spoof)
+	bob.c.SendText(`{"type":"chat","name":"bob","text":"real presence talk"}`)
+	if ann.waitChat(t, "real presence talk", "spoof") || bob.waitChat(t, "real presence talk", "spoof") {
+		t.Fatal("a presence-looking chat message was relayed")
+	}
+	ann.waitFor(t, "ann", "bob")
 }

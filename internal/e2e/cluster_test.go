@@ -47,7 +47,7 @@ func startClusterDemo(t *testing.T, n int) []*demoNode {
 		d.srv, err = demo.NewServer(demo.Config{
 			Compression: engine.Compression{Enabled: true},
 			Join: func(srv *engine.Server, h demo.Hooks) (demo.Fanout, error) {
-				node, err := cluster.Join(srv, d.nc, cluster.Options{OnRoomMessage: h.RoomMessage, OnSubscribed: h.Subscribed})
+				node, err := cluster.Join(srv, d.nc, cluster.Options{OnRoomMessage: h.RoomMessage, OnSubscribed: h.Subscribed, OnNode: h.Node})
 				d.node = node
 				return node, err
 			},
