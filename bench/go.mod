@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/gobwas/ws v1.5.0
 	github.com/gorilla/websocket v1.5.3
-	github.com/klauspost/compress v1.18.2
+	github.com/klauspost/compress v1.20.3
 	github.com/panjf2000/gnet/v2 v2.9.7
 	github.com/wshub/wshub v0.0.0
 	go.uber.org/goleak v1.3.0
