@@ -119,7 +119,6 @@ func TestClusterChat(t *testing.T) {
 		node int
 	}{{"ann", 0}, {"bob", 1}, {"cat", 2}, {"dan", 0}} {
 		c := wstest.Dial(t, addrs[spec.node], "/ws?room=lobby&name="+spec.name)
-		_ = c.SetReadDeadline(time.Time{}) // watch reads until the test closes it
 		m := &member{name: spec.name, node: spec.node, c: c, v: watch(c)}
 		members = append(members, m)
 		names = append(names, spec.name)
@@ -182,7 +181,6 @@ func TestClusterPresenceAtOnce(t *testing.T) {
 					errs <- err
 					return
 				}
-				_ = c.SetReadDeadline(time.Time{})
 				conns[i], views[i] = c, watch(c)
 			})
 		}

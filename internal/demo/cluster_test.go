@@ -128,7 +128,6 @@ func (m *member) waitChat(t *testing.T, text, bad string) bool {
 func join(t *testing.T, nd *fakeNode, room, name string) *member {
 	t.Helper()
 	c := wstest.Dial(t, nd.srv.Addr().String(), "/ws?room="+room+"&name="+name)
-	_ = c.SetReadDeadline(time.Time{})
 	m := &member{name: name, c: c, seen: map[string]string{}, ch: make(chan struct{}, 1)}
 	go func() {
 		for {
