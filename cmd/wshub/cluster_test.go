@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -148,6 +149,22 @@ func TestClusterChat(t *testing.T) {
 	for _, m := range rest {
 		_ = m.c.Close()
 	}
+	// The largest message is kept under NATS's max_payload (1 MiB here):
+	// one just under the new cap crosses nodes, one over it gets 1009.
+	big := wstest.Dial(t, addrs[0], "/ws?room=big")
+	far := wstest.Dial(t, addrs[2], "/ws?room=big")
+	wstest.Eventually(t, "node 3 subscribes to big", func() bool { return clusterOf(t, addrs[2]).Rooms == 1 })
+	wstest.Eventually(t, "node 1 subscribes to big", func() bool { return clusterOf(t, addrs[0]).Rooms == 1 })
+	fits := strings.Repeat("x", 1<<20-4096)
+	big.SendText(fits)
+	if _, p, err := far.ReadMessage(); err != nil || len(p) != len(fits) {
+		t.Fatalf("node 3 got %d bytes, %v; want %d", len(p), err, len(fits))
+	}
+	if _, p, err := big.ReadMessage(); err != nil || len(p) != len(fits) { // its own, back
+		t.Fatalf("node 1 got %d bytes, %v; want %d", len(p), err, len(fits))
+	}
+	big.SendText(fits + "x")
+	big.ExpectClose(1009)
 }
 
 // TestClusterPresenceAtOnce: members of a fresh room join on three nodes

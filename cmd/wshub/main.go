@@ -196,6 +196,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		}
 		defer cl.close()
 		opts = append(opts, engine.WithNodeID(cl.id))
+		// A message NATS would refuse (max_payload, 1 MiB by default)
+		// cannot cross nodes: keep the largest message under it, with
+		// room for the cluster's header and a long room name.
+		if limit := cl.nc.MaxPayload() - 4096; limit > 0 && cfg.maxMessage > limit {
+			logger.Info("cluster: largest message lowered to fit NATS max_payload", "max_message", limit)
+			opts = append(opts, engine.WithMaxMessage(limit))
+		}
 		dcfg.Join = cl.join
 		dcfg.Cluster = func() any { return cl.stats() }
 	}
