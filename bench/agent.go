@@ -17,27 +17,31 @@ import (
 // event loops serve them, and the dialer that opens them. Its methods run on
 // one goroutine (the driver's, or a worker's stdin loop).
 type agent struct {
-	cfg  Config
-	cli  *gnet.Client
-	dial *dialer
+	cfg   Config
+	nodes []string // the node addresses (Config.nodes)
+	cli   *gnet.Client
+	dial  *dialer
 
 	mu    sync.Mutex
 	byEL  map[gnet.EventLoop]*loop // guarded by mu
 	loops []*loop                  // guarded by mu
 
-	peers     []*peer
-	connected int
-	expected  int64
-	echoEnd   int64
-	paceStop  context.CancelFunc
-	paceDone  chan struct{}
-	stopping  atomic.Bool
+	peers       []*peer
+	connected   int
+	expected    int64
+	connectedBy []int   // connected, per node
+	expectedBy  []int64 // expected, per node
+	echoEnd     int64
+	paceStop    context.CancelFunc
+	paceDone    chan struct{}
+	stopping    atomic.Bool
 }
 
 // newAgent starts a gnet client with cfg.Loops event loops and a dialer
 // with cfg.DialWorkers workers at cfg.DialRate/cfg.Procs per second.
 func newAgent(cfg Config) (*agent, error) {
-	a := &agent{cfg: cfg, byEL: make(map[gnet.EventLoop]*loop)}
+	a := &agent{cfg: cfg, nodes: cfg.nodes(), byEL: make(map[gnet.EventLoop]*loop)}
+	a.connectedBy, a.expectedBy = make([]int, len(a.nodes)), make([]int64, len(a.nodes))
 	cli, err := gnet.NewClient(&handler{a: a},
 		gnet.WithNumEventLoop(cfg.Loops),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
@@ -51,7 +55,7 @@ func newAgent(cfg Config) (*agent, error) {
 	}
 	a.cli = cli
 	rate := max(cfg.DialRate/cfg.Procs, 1)
-	a.dial = newDialer(cfg.Addr, cfg.Compression, rate, cfg.DialWorkers, MaxConnsPerProc, a.enroll)
+	a.dial = newDialer(cfg.Compression, rate, cfg.DialWorkers, MaxConnsPerProc, a.enroll)
 	return a, nil
 }
 
@@ -129,10 +133,12 @@ func (a *agent) handle(req request) response {
 	return r
 }
 
-// newPeer creates connection i with its scenario role.
+// newPeer creates connection i with its scenario role and node.
 func (a *agent) newPeer(i int) *peer {
 	c := &a.cfg
-	p := &peer{id: uint32(i), target: c.target(i), src: c.source(i)}
+	n := len(a.nodes)
+	node := c.node(i, n)
+	p := &peer{id: uint32(i), target: c.target(i), src: c.source(i, n), node: node, addr: a.nodes[node]}
 	switch c.Scenario {
 	case ScenarioBroadcast:
 		p.pub, p.warmer = i == 0, i == 0

@@ -89,7 +89,7 @@ func writePanel(w io.Writer, g *group, y int) int {
 		if r.ClientBottleneck {
 			text += " ⚠ client-bound"
 		}
-		fmt.Fprintf(w, `<text x="10" y="%d">%s</text>`, y+13, esc(r.Label))
+		fmt.Fprintf(w, `<text x="10" y="%d">%s</text>`, y+13, esc(rowName(r)))
 		fmt.Fprintf(w, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`, chartLabelW, y, wid, chartBarH, fill)
 		fmt.Fprintf(w, `<text x="%.1f" y="%d" fill="#333">%s</text>`+"\n", float64(chartLabelW)+wid+6, y+13, esc(text))
 		y += chartBarH + chartGap

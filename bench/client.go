@@ -30,6 +30,8 @@ type peer struct {
 	id     uint32     // global index, the Publisher in its stamps
 	target string     // request target, "/ws?room=bench"
 	src    netip.Addr // local address to dial from
+	node   int        // index of the node it dials (Config.node)
+	addr   string     // and that node's address
 	pub    bool       // publishes in the measured phase
 	warmer bool       // sends the warm-up message
 	offset int64      // ns after the start when its first message is due
@@ -68,7 +70,7 @@ type loop struct {
 	el gnet.EventLoop
 	a  *agent
 
-	hist    Histogram
+	byNode  []nodeCounters // one per node (Config.nodes)
 	rng     *rand.Rand
 	pay     *payloads
 	inf     inflater
@@ -82,11 +84,8 @@ type loop struct {
 	sendDue gnet.RunnableFunc
 	reping  gnet.RunnableFunc // inflate: re-send the pings whose pongs are overdue
 
-	delivered atomic.Int64           // measured messages received
-	sent      atomic.Int64           // measured messages sent
 	warm      atomic.Int64           // peers that received their warm-up message
 	first     atomic.Int64           // Unix ns of the first measured send, 0 = none
-	last      atomic.Int64           // Unix ns of the last measured delivery
 	open      atomic.Int64           // open sockets
 	dropped   atomic.Int64           // sockets closed by the server or by an error
 	bad       atomic.Int64           // malformed messages and protocol errors
@@ -97,11 +96,22 @@ type loop struct {
 	queued    atomic.Bool            // a sendDue is queued on the loop
 }
 
+// nodeCounters is what a loop measured of the connections to one node.
+// The histogram belongs to the loop's goroutine; the atomics are updated
+// once per OnTraffic batch (sent: per message) and polled by the agent.
+type nodeCounters struct {
+	hist      Histogram
+	delivered atomic.Int64 // measured messages received
+	sent      atomic.Int64 // measured messages sent
+	last      atomic.Int64 // Unix ns of the last measured delivery
+}
+
 // noneDue marks a loop with nothing scheduled.
 const noneDue = int64(1<<63 - 1)
 
 func newLoop(a *agent, el gnet.EventLoop) *loop {
 	l := &loop{a: a, el: el, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	l.byNode = make([]nodeCounters, len(a.nodes))
 	l.pay = newPayloads(a.cfg.Payload, a.cfg.Size)
 	l.nextDue.Store(noneDue)
 	l.sendDue = func(context.Context) error { l.runSchedule(); return nil }
@@ -204,7 +214,7 @@ func (l *loop) consume(p *peer, b []byte) (int, gnet.Action) {
 		}
 		switch m.OpCode {
 		case 0:
-			l.publish(got, now)
+			l.publish(p, got, now)
 			return n, gnet.None
 		case ws.OpBinary, ws.OpText:
 			if l.a.cfg.Scenario == ScenarioInflate {
@@ -217,7 +227,7 @@ func (l *loop) consume(p *peer, b []byte) (int, gnet.Action) {
 		case ws.OpPong:
 			got += l.pong(p, m.Payload, now)
 		case ws.OpClose:
-			l.publish(got, now)
+			l.publish(p, got, now)
 			l.control(p, ws.OpClose, closeBody(m))
 			return n, gnet.Close
 		}
@@ -237,12 +247,31 @@ func (l *loop) decode(p *peer, b []byte) (codec.Message, int, error) {
 	return m.Message, n, err
 }
 
-// publish makes a batch of deliveries visible to the agent.
-func (l *loop) publish(got, now int64) {
+// publish makes a batch of p's deliveries visible to the agent.
+func (l *loop) publish(p *peer, got, now int64) {
 	if got > 0 {
-		l.delivered.Add(got)
-		l.last.Store(now)
+		n := &l.byNode[p.node]
+		n.delivered.Add(got)
+		n.last.Store(now)
 	}
+}
+
+// delivered is the measured messages the loop received, all nodes.
+func (l *loop) delivered() int64 {
+	var sum int64
+	for i := range l.byNode {
+		sum += l.byNode[i].delivered.Load()
+	}
+	return sum
+}
+
+// sent is the measured messages the loop sent, all nodes.
+func (l *loop) sent() int64 {
+	var sum int64
+	for i := range l.byNode {
+		sum += l.byNode[i].sent.Load()
+	}
+	return sum
 }
 
 // malformed counts a protocol error or unreadable message and keeps the
@@ -273,7 +302,7 @@ func (l *loop) data(p *peer, payload []byte, now int64) int64 {
 		l.warmedUp(p)
 		return 0
 	}
-	l.hist.Record(now - st.Sent)
+	l.byNode[p.node].hist.Record(now - st.Sent)
 	if l.echoEnd != 0 && now < l.echoEnd {
 		l.send(p, st.Seq+1)
 		l.flush()
@@ -323,7 +352,7 @@ func (l *loop) pong(p *peer, payload []byte, now int64) int64 {
 		l.warmedUp(p)
 		return 0
 	}
-	l.hist.Record(now - st.Sent)
+	l.byNode[p.node].hist.Record(now - st.Sent)
 	if st.Seq < uint64(l.a.cfg.Msgs) {
 		l.probe(p, st.Seq+1)
 	}
@@ -399,7 +428,7 @@ func (l *loop) send(p *peer, seq uint64) bool {
 	l.out = codec.AppendFrame(l.out, h, l.msg)
 	l.outPeer = p
 	if seq != 0 {
-		l.sent.Add(1)
+		l.byNode[p.node].sent.Add(1)
 		l.first.CompareAndSwap(0, now)
 	}
 	return true

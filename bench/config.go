@@ -44,8 +44,17 @@ const maxConnsPerSource = 28000
 // to worker processes as JSON.
 type Config struct {
 	Scenario string `json:"scenario"`
-	Addr     string `json:"addr"`  // server host:port
-	Label    string `json:"label"` // server label in the results
+	// Addr is the server's host:port, or several, comma-separated: the
+	// nodes of one cluster (Config.Cluster), over which the connections
+	// are spread (Config.node).
+	Addr  string `json:"addr"`
+	Label string `json:"label"`          // server label in the results
+	Name  string `json:"name,omitempty"` // table key in the results (default: from the scenario)
+	// Cluster marks the servers as nodes of one wshub cluster (implied by
+	// several addresses): the result is named cluster-…, reports each
+	// node's share and, from the nodes' stats URLs and NATSVarz, what went
+	// through NATS.
+	Cluster bool `json:"cluster,omitempty"`
 
 	Conns    int           `json:"conns"`             // idle: unused; see IdleAt
 	IdleAt   []int         `json:"idle_at"`           // idle: the two connection counts
@@ -72,9 +81,15 @@ type Config struct {
 	DialWorkers int          `json:"dial_workers"` // concurrent dials per process
 	Loops       int          `json:"loops"`        // client event loops per process
 
-	ServerPID int    `json:"server_pid,omitempty"`
-	StatsURL  string `json:"stats_url,omitempty"`
-	Procs     int    `json:"procs"` // worker processes; 1 = all in this process
+	ServerPID int    `json:"server_pid,omitempty"` // the server, or the first node
+	StatsURL  string `json:"stats_url,omitempty"`  // the server's, or the first node's
+	// With several nodes: a PID and a stats URL per node, in Addr's order
+	// (ServerPID and StatsURL are then the first node's).
+	NodePIDs  []int    `json:"node_pids,omitempty"`
+	NodeStats []string `json:"node_stats,omitempty"`
+	NATSVarz  string   `json:"nats_varz,omitempty"` // cluster: the NATS server's monitoring /varz
+	NATSPID   int      `json:"nats_pid,omitempty"`  // cluster: the NATS server process
+	Procs     int      `json:"procs"`               // worker processes; 1 = all in this process
 
 	// WorkerCommand starts one worker process (default: this executable
 	// with -worker). Tests point it at the test binary.
@@ -133,11 +148,8 @@ func setDefault[T int | time.Duration](p *T, v T) {
 
 // check validates a defaulted config.
 func (c *Config) check() error {
-	if c.Addr == "" {
-		return configErr("no server address (-addr)")
-	}
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return configErr("server address %q: %v", c.Addr, err)
+	if err := c.checkNodes(); err != nil {
+		return err
 	}
 	switch c.Payload {
 	case PayloadBinary:
@@ -163,9 +175,38 @@ func (c *Config) check() error {
 	if err := c.checkPerProc(); err != nil {
 		return err
 	}
-	if per := c.totalConns() / len(c.Sources); per > maxConnsPerSource {
-		return configErr("%d connections from %d source address(es) is %d each, over the ~%d ephemeral ports of one; add -sources (e.g. 127.0.0.1-127.0.0.%d)",
-			c.totalConns(), len(c.Sources), per, maxConnsPerSource, c.totalConns()/maxConnsPerSource+1)
+	if len(c.nodes()) == 1 {
+		if per := c.totalConns() / len(c.Sources); per > maxConnsPerSource {
+			return configErr("%d connections from %d source address(es) is %d each, over the ~%d ephemeral ports of one; add -sources (e.g. 127.0.0.1-127.0.0.%d)",
+				c.totalConns(), len(c.Sources), per, maxConnsPerSource, c.totalConns()/maxConnsPerSource+1)
+		}
+	} else if per := c.perSourceAndNode(); per > maxConnsPerSource {
+		return configErr("%d connections from one source address to one node, over the ~%d ephemeral ports of one; add -sources (e.g. 127.0.0.1-127.0.0.%d)",
+			per, maxConnsPerSource, per/maxConnsPerSource+1)
+	}
+	return nil
+}
+
+// checkNodes validates the node addresses and the per-node PIDs and stats
+// URLs.
+func (c *Config) checkNodes() error {
+	nodes := c.nodes()
+	if len(nodes) == 0 {
+		return configErr("no server address (-addr)")
+	}
+	for _, n := range nodes {
+		if _, _, err := net.SplitHostPort(n); err != nil {
+			return configErr("server address %q: %v", n, err)
+		}
+	}
+	if len(nodes) > 1 && c.Scenario != ScenarioBroadcast && c.Scenario != ScenarioRooms && c.Scenario != ScenarioEcho {
+		return configErr("-addr with %d nodes: only broadcast, rooms and echo spread over nodes, not %s", len(nodes), c.Scenario)
+	}
+	if len(c.NodePIDs) > 0 && len(c.NodePIDs) != len(nodes) {
+		return configErr("-server-pid has %d PIDs for %d nodes: give one per node", len(c.NodePIDs), len(nodes))
+	}
+	if len(c.NodeStats) > 0 && len(c.NodeStats) != len(nodes) {
+		return configErr("-stats-url has %d URLs for %d nodes: give one per node", len(c.NodeStats), len(nodes))
 	}
 	return nil
 }
@@ -243,8 +284,57 @@ func (c *Config) target(i int) string {
 	return "/ws?room=" + c.Scenario
 }
 
-// source is the local address connection i dials from.
-func (c *Config) source(i int) netip.Addr { return c.Sources[i%len(c.Sources)] }
+// source is the local address connection i dials from: the sources in
+// rotation among the connections of each node (node i%n for most
+// scenarios), so that every node gets connections from every source.
+func (c *Config) source(i, nodes int) netip.Addr { return c.Sources[i/nodes%len(c.Sources)] }
+
+// nodes is the node addresses: Addr split at its commas.
+func (c *Config) nodes() []string { return SplitList(c.Addr) }
+
+// cluster reports whether the run is on the nodes of a cluster.
+func (c *Config) cluster() bool { return c.Cluster || len(c.nodes()) > 1 }
+
+// node is the index of the node connection i dials, of n. The broadcast
+// publisher (connection 0) is on the first node; the connections are
+// spread in rotation, so that a contiguous range of them (one process's
+// share) is spread evenly too. A rooms member is in room i%Rooms, as the
+// member i/Rooms of it; a room's members go round-robin over the nodes,
+// starting at the room's own offset, so that every room with at least n
+// members spans every node and the nodes hold equal shares.
+func (c *Config) node(i, n int) int {
+	if c.Scenario == ScenarioRooms {
+		return (i/c.Rooms + i%c.Rooms) % n
+	}
+	return i % n
+}
+
+// sourceWarning says when the nodes together take more connections from
+// one source address than it has ephemeral ports: connect(2) then shares
+// ports between destinations, but searches longer and longer for one (57k
+// dials from one address to 3 nodes took 75 s instead of 10).
+func (c *Config) sourceWarning() string {
+	n := c.totalConns()
+	if len(c.nodes()) == 1 || n/len(c.Sources) <= maxConnsPerSource {
+		return ""
+	}
+	return fmt.Sprintf("%d connections from %d source address(es) is over the ~%d ephemeral ports of one: dialling slows down; add -sources (e.g. 127.0.0.1-127.0.0.%d)",
+		n, len(c.Sources), maxConnsPerSource, n/maxConnsPerSource+1)
+}
+
+// perSourceAndNode is the most connections from one source address to one
+// node: what each needs of the source's ephemeral ports.
+func (c *Config) perSourceAndNode() int {
+	n := len(c.nodes())
+	counts := make([]int, len(c.Sources)*n)
+	most := 0
+	for i := range c.totalConns() {
+		k := i/n%len(c.Sources)*n + c.node(i, n)
+		counts[k]++
+		most = max(most, counts[k])
+	}
+	return most
+}
 
 // ParseSources parses a comma-separated list of IPv4 addresses and ranges
 // ("127.0.0.1,127.0.0.2" or "127.0.0.1-127.0.0.8").
@@ -280,6 +370,30 @@ func ParseSources(s string) ([]netip.Addr, error) {
 		return nil, configErr("-sources: no address")
 	}
 	return out, nil
+}
+
+// ParsePIDs parses "1234" or "1234,1235,1236"; "" is none.
+func ParsePIDs(s string) ([]int, error) {
+	var out []int
+	for _, part := range SplitList(s) {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 0 {
+			return nil, configErr("bad PID %q", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// SplitList splits a comma-separated list and drops empty items.
+func SplitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // ParseCounts parses "4000,16000".

@@ -37,7 +37,6 @@ type dialResult struct {
 // the peer's source address, upgrade synchronously on the net.Conn, then
 // hand the socket to the gnet client.
 type dialer struct {
-	addr     string
 	compress bool // offer permessage-deflate
 	limit    limiter
 	jobs     chan dialJob
@@ -47,9 +46,8 @@ type dialer struct {
 	redials  atomic.Int64
 }
 
-func newDialer(addr string, compress bool, rate, workers, maxConns int, enroll func(*peer, net.Conn) error) *dialer {
+func newDialer(compress bool, rate, workers, maxConns int, enroll func(*peer, net.Conn) error) *dialer {
 	d := &dialer{
-		addr:     addr,
 		compress: compress,
 		limit:    limiter{every: time.Second / time.Duration(rate)},
 		jobs:     make(chan dialJob, maxConns+workers),
@@ -90,14 +88,14 @@ func (d *dialer) work() {
 	}
 }
 
-// open dials, upgrades and enrolls p.
+// open dials p's node, upgrades and enrolls p.
 func (d *dialer) open(p *peer) error {
 	nd := net.Dialer{
 		LocalAddr: &net.TCPAddr{IP: p.src.AsSlice()},
 		Timeout:   handshakeTimeout,
 		Control:   bindNoPort,
 	}
-	c, err := nd.Dial("tcp", d.addr)
+	c, err := nd.Dial("tcp", p.addr)
 	if err != nil {
 		return err
 	}
@@ -109,7 +107,7 @@ func (d *dialer) open(p *peer) error {
 		_ = c.Close()
 		return errSelfConnect
 	}
-	p.pending, p.deflate, err = upgrade(c, d.addr, p.target, d.compress, time.Now().Add(handshakeTimeout))
+	p.pending, p.deflate, err = upgrade(c, p.addr, p.target, d.compress, time.Now().Add(handshakeTimeout))
 	if err != nil {
 		_ = c.Close()
 		return err

@@ -59,6 +59,22 @@
 // Run returns a Result; Result.OK is false when a message was lost or a
 // connection failed, and Result.Failures says which and how many.
 //
+// # Cluster
+//
+// Config.Addr may list several servers: the nodes of one wshub cluster
+// (cmd/wshub -nats), over which the connections are spread (Config.node):
+// connection i to node i mod N, so that every process's contiguous share
+// is spread too; the broadcast publisher, connection 0, on the first
+// node; the members of each rooms room round-robin from the room's own
+// offset, so that every room spans min(members, N) nodes. Each loop counts
+// deliveries and latency per node; the result has each node's share
+// (Result.Nodes) and, from the nodes' stats (their "cluster" object) and
+// the NATS server's /varz before and after the measured phase, what went
+// through NATS per published message (Result.NATS). A run fails unless
+// the nodes handed NATS one message per published message and got one per
+// other node with members in its room: never one per recipient.
+// Config.Cluster reports a single node the same way.
+//
 // # Processes
 //
 // One process holds at most MaxConnsPerProc connections (the open-file

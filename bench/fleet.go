@@ -61,11 +61,15 @@ func (f *fleet) same(req request) ([]response, error) {
 // ranges, one per agent; agent 0 holds the lowest indexes (the broadcast
 // publisher).
 func (f *fleet) connect(first, count int) ([]response, error) {
-	k := len(f.agents)
 	return f.all(func(i int) request {
-		lo, hi := first+count*i/k, first+count*(i+1)/k
+		lo, hi := share(first, count, len(f.agents), i)
 		return request{Op: opConnect, First: lo, Count: hi - lo}
 	})
+}
+
+// share is agent i's range [lo, hi) of first … first+count-1, of k agents.
+func share(first, count, k, i int) (lo, hi int) {
+	return first + count*i/k, first + count*(i+1)/k
 }
 
 // stop closes every agent and its connections.

@@ -33,6 +33,7 @@ func (a *agent) connect(first, count int) (response, error) {
 			continue
 		}
 		r.Connected++
+		a.connectedBy[res.p.node]++
 		r.Handshake.Record(int64(res.handshake))
 		if res.deflate != nil {
 			r.Negotiated++
@@ -103,18 +104,27 @@ func (a *agent) start(at int64) (response, error) {
 		if c.Mode == ModeSteady {
 			interval = int64(c.interval())
 		}
-		a.expected = int64(a.connected) * int64(c.Msgs)
+		a.expect(int64(c.Msgs))
 		err = a.schedule(at, interval, uint64(c.Msgs))
 	case ScenarioRooms:
-		a.expected = int64(a.connected) * int64(c.Members) * int64(c.quota())
+		a.expect(int64(c.Members) * int64(c.quota()))
 		err = a.schedule(at, int64(c.interval()), uint64(c.quota()))
 	case ScenarioEcho:
 		err = a.startEcho(at)
 	case ScenarioInflate:
-		a.expected = int64(a.connected) * int64(c.Msgs)
+		a.expect(int64(c.Msgs))
 		err = a.startInflate(at)
 	}
 	return response{Event: "going"}, err
+}
+
+// expect sets the deliveries expected: each connected client receives
+// perConn measured messages.
+func (a *agent) expect(perConn int64) {
+	a.expected = int64(a.connected) * perConn
+	for i, n := range a.connectedBy {
+		a.expectedBy[i] = int64(n) * perConn
+	}
 }
 
 // schedule plans every loop's sending and starts the pacer.
@@ -201,30 +211,37 @@ func (a *agent) results(deadline int64) (response, error) {
 	if a.cfg.Compression {
 		r.Z = new(ZTraffic)
 	}
-	var hists []*Histogram
+	byNode := make([]Histogram, len(a.nodes))
 	var mu sync.Mutex
 	err := a.onLoops(func(l *loop) {
-		h, zs := l.hist, l.zs // copies, on the loop
+		zs := l.zs // a copy, on the loop
 		mu.Lock()
-		hists = append(hists, &h)
+		for i := range l.byNode {
+			byNode[i].Merge(&l.byNode[i].hist)
+		}
 		if r.Z != nil {
 			r.Z.add(&zs)
 		}
 		mu.Unlock()
 	})
-	for _, h := range hists {
-		r.Latency.Merge(h)
+	for i := range byNode {
+		r.Latency.Merge(&byNode[i])
+	}
+	if a.cfg.cluster() {
+		r.Nodes = a.nodeShares(byNode)
 	}
 	for _, l := range a.loopList() {
-		r.Sent += l.sent.Load()
-		r.Delivered += l.delivered.Load()
+		r.Sent += l.sent()
+		r.Delivered += l.delivered()
 		r.Open += l.open.Load()
 		r.Dropped += l.dropped.Load()
 		r.Bad += l.bad.Load()
 		if why := l.badWhy.Load(); why != nil && r.BadWhy == "" {
 			r.BadWhy = *why
 		}
-		r.Last = max(r.Last, l.last.Load())
+		for i := range l.byNode {
+			r.Last = max(r.Last, l.byNode[i].last.Load())
+		}
 		if f := l.first.Load(); f != 0 && (r.First == 0 || f < r.First) {
 			r.First = f
 		}
@@ -236,12 +253,32 @@ func (a *agent) results(deadline int64) (response, error) {
 	return r, err
 }
 
+// nodeShares is what this agent saw of each node; hists are the loops'
+// latency histograms merged per node. Echo expects back what was sent.
+func (a *agent) nodeShares(hists []Histogram) []nodeShare {
+	out := make([]nodeShare, len(a.nodes))
+	for i := range out {
+		s := &out[i]
+		s.Conns, s.Expected, s.Latency = a.connectedBy[i], a.expectedBy[i], &hists[i]
+		for _, l := range a.loopList() {
+			n := &l.byNode[i]
+			s.Sent += n.sent.Load()
+			s.Delivered += n.delivered.Load()
+			s.Last = max(s.Last, n.last.Load())
+		}
+		if a.cfg.Scenario == ScenarioEcho {
+			s.Expected = s.Sent
+		}
+	}
+	return out
+}
+
 // done reports whether every expected message has arrived.
 func (a *agent) done() bool {
 	var delivered, sent int64
 	loops := a.loopList()
 	for _, l := range loops {
-		delivered += l.delivered.Load()
+		delivered += l.delivered()
 	}
 	switch a.cfg.Scenario {
 	case ScenarioBroadcast, ScenarioRooms, ScenarioInflate:
@@ -250,7 +287,7 @@ func (a *agent) done() bool {
 		// Delivered is read first: if it equals sent, nothing was in
 		// flight at that moment, and after echoEnd nothing new is sent.
 		for _, l := range loops {
-			sent += l.sent.Load()
+			sent += l.sent()
 		}
 		return time.Now().UnixNano() >= a.echoEnd && delivered == sent
 	}

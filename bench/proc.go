@@ -84,6 +84,8 @@ type ServerStats struct {
 	StackInuse  *int64 `json:"stack_inuse,omitempty"`
 	Goroutines  *int64 `json:"goroutines,omitempty"`
 	Connections *int64 `json:"connections,omitempty"`
+	// Cluster is a wshub cluster node's counters (cmd/wshub -nats).
+	Cluster *ClusterStats `json:"cluster,omitempty"`
 }
 
 var statsClient = &http.Client{

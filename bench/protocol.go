@@ -52,22 +52,33 @@ type response struct {
 	// warm
 	Missing int `json:"missing,omitempty"`
 	// results
-	Sent      int64      `json:"sent,omitempty"`
-	Expected  int64      `json:"expected,omitempty"`
-	Delivered int64      `json:"delivered,omitempty"`
-	First     int64      `json:"first,omitempty"` // Unix ns of the first measured send
-	Last      int64      `json:"last,omitempty"`  // Unix ns of the last measured delivery
-	Latency   *Histogram `json:"latency,omitempty"`
-	Open      int64      `json:"open,omitempty"`
-	Dropped   int64      `json:"dropped,omitempty"`
-	Bad       int64      `json:"bad,omitempty"`
-	BadWhy    string     `json:"bad_why,omitempty"` // the first malformed message's error
-	Z         *ZTraffic  `json:"z,omitempty"`       // with Config.Compression
+	Sent      int64       `json:"sent,omitempty"`
+	Expected  int64       `json:"expected,omitempty"`
+	Delivered int64       `json:"delivered,omitempty"`
+	First     int64       `json:"first,omitempty"` // Unix ns of the first measured send
+	Last      int64       `json:"last,omitempty"`  // Unix ns of the last measured delivery
+	Latency   *Histogram  `json:"latency,omitempty"`
+	Open      int64       `json:"open,omitempty"`
+	Dropped   int64       `json:"dropped,omitempty"`
+	Bad       int64       `json:"bad,omitempty"`
+	BadWhy    string      `json:"bad_why,omitempty"` // the first malformed message's error
+	Z         *ZTraffic   `json:"z,omitempty"`       // with Config.Compression
+	Nodes     []nodeShare `json:"nodes,omitempty"`   // cluster runs: the same, per node
 	// reconnected
 	Reopened  int   `json:"reopened,omitempty"`
 	LastOpen  int64 `json:"last_open,omitempty"`
 	FirstDrop int64 `json:"first_drop,omitempty"`
 	Redials   int64 `json:"redials,omitempty"`
+}
+
+// nodeShare is what one agent saw of the connections to one node.
+type nodeShare struct {
+	Conns     int        `json:"conns"`
+	Sent      int64      `json:"sent,omitempty"`
+	Expected  int64      `json:"expected,omitempty"`
+	Delivered int64      `json:"delivered,omitempty"`
+	Last      int64      `json:"last,omitempty"` // Unix ns of the last measured delivery
+	Latency   *Histogram `json:"latency,omitempty"`
 }
 
 // worker is an agent in a child process: this executable re-run with

@@ -17,11 +17,14 @@ const subject = "wshub"
 
 // scenarioOrder is the order of the report's tables.
 var scenarioOrder = []string{"idle", "idle-z", "broadcast-burst", "broadcast-burst-json", "broadcast-burst-z",
-	"broadcast-steady", "rooms", "echo", "connect", "inflate"}
+	"broadcast-steady", "rooms", "echo", "connect", "inflate",
+	"cluster-broadcast-burst", "cluster-broadcast-steady", "cluster-rooms", "cluster-echo"}
 
-// baseName is a table name without its -z or -json suffix: the scenario
-// and mode, which choose the columns and the key figure.
+// baseName is a table name without its cluster- prefix and its -z or
+// -json suffix: the scenario and mode, which choose the columns and the
+// key figure.
 func baseName(name string) string {
+	name = strings.TrimPrefix(name, "cluster-")
 	if s, ok := strings.CutSuffix(name, "-z"); ok {
 		return s
 	}
@@ -92,7 +95,8 @@ func ReadResults(path string) ([]*Result, error) {
 }
 
 // group is one scenario's results, one per server (the last run wins), in
-// the order the servers first appear.
+// the order the servers first appear; a cluster run's row is the server
+// on so many nodes (rowName).
 type group struct {
 	name string
 	key  keyFigure
@@ -109,7 +113,7 @@ func groupResults(results []*Result) []group {
 			byName[r.Name] = g
 			names = append(names, r.Name)
 		}
-		if i := slices.IndexFunc(g.rows, func(x *Result) bool { return x.Label == r.Label }); i >= 0 {
+		if i := slices.IndexFunc(g.rows, func(x *Result) bool { return rowName(x) == rowName(r) }); i >= 0 {
 			g.rows[i] = r
 		} else {
 			g.rows = append(g.rows, r)
@@ -182,9 +186,17 @@ func writeReport(w io.Writer, results []*Result) {
 	}
 	groups := groupResults(results)
 	for _, g := range groups {
-		writeTable(w, &g)
+		if g.cluster() {
+			writeClusterTable(w, &g)
+		} else {
+			writeTable(w, &g)
+		}
 	}
 	writeCompressionTables(w, groups)
+	if slices.ContainsFunc(groups, func(g group) bool { return g.cluster() }) {
+		fmt.Fprintln(w, clusterCaption)
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintln(w, "“× best peer” compares the key figure (in bold) with the best peer's; above 1 is better. Server CPU is per 1M deliveries (echo: per 1M messages; inflate: ms per MB, 10^6 bytes, inflated). Client CPU is the load generator's share of one CPU; ⚠ means it was the bottleneck. “negotiated” counts the connections that got permessage-deflate; “wire” is the compressed size over the original, of what the client received (inflate: sent).")
 }
 

@@ -51,8 +51,12 @@ type Result struct {
 	// Compression is set when permessage-deflate was offered.
 	Compression *Compression `json:"compression,omitempty"`
 	Inflate     *Inflate     `json:"inflate,omitempty"` // the inflate scenario's figures
-	Server      Server       `json:"server"`
-	Client      Client       `json:"client"`
+	// A cluster run (Config.Cluster): each node's share, in Config.Addr's
+	// order, and what went through NATS.
+	Nodes  []Node `json:"nodes,omitempty"`
+	NATS   *NATS  `json:"nats,omitempty"`
+	Server Server `json:"server"` // a cluster's: CPU and RSS of every node together
+	Client Client `json:"client"`
 }
 
 // Params are the inputs that shape the figures.
@@ -66,6 +70,7 @@ type Params struct {
 	Rooms    int     `json:"rooms,omitempty"`
 	Members  int     `json:"members,omitempty"`
 	Duration float64 `json:"duration_s,omitempty"`
+	Nodes    int     `json:"nodes,omitempty"`       // a cluster run's nodes
 	Payload  string  `json:"payload,omitempty"`     // binary or json
 	Compress bool    `json:"compression,omitempty"` // permessage-deflate offered
 	DialRate int     `json:"dial_rate"`
@@ -252,6 +257,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if l := r.Latency; l != nil && l.Count > 0 {
 		fmt.Fprintf(w, "latency µs    p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f  (%d samples)\n", l.P50, l.P99, l.P999, l.Max, l.Count)
 	}
+	r.writeNodes(w)
 	r.writeIdle(w)
 	r.writeCompression(w)
 	if rc := r.Reconnect; rc != nil {
@@ -274,6 +280,37 @@ func (r *Result) WriteSummary(w io.Writer) {
 	for _, m := range r.Failures {
 		fmt.Fprintf(w, "FAIL: %s\n", m)
 	}
+}
+
+// writeNodes writes a cluster run's figures per node, and its NATS
+// traffic.
+func (r *Result) writeNodes(w io.Writer) {
+	for i, n := range r.Nodes {
+		fmt.Fprintf(w, "node %-8d %s: %d conns, %d sent, %d of %d delivered, %d lost", i+1, n.Addr, n.Conns, n.Sent, n.Delivered, n.Expected, n.Lost)
+		if n.PerSecond > 0 {
+			fmt.Fprintf(w, ", %.0f %s", n.PerSecond, perSecondUnit(r.Scenario))
+		}
+		if l := n.Latency; l != nil && l.Count > 0 {
+			fmt.Fprintf(w, ", latency µs p50 %.0f p99 %.0f", l.P50, l.P99)
+		}
+		if x := n.NATS; x != nil {
+			fmt.Fprintf(w, "; NATS: %d published, %d received", x.Published, x.Received)
+		}
+		fmt.Fprintln(w)
+	}
+	n := r.NATS
+	if n == nil || r.Scenario != ScenarioBroadcast && r.Scenario != ScenarioRooms {
+		return
+	}
+	fmt.Fprintf(w, "NATS          per published message: %.2f to NATS, %.2f from NATS to nodes (want %.2f: one per other node with members in the room)",
+		n.PublishedPer, n.ReceivedPer, n.WantPer)
+	if n.InPer != nil && n.OutPer != nil {
+		fmt.Fprintf(w, "; nats-server in_msgs %.2f, out_msgs %.2f (%d, %d; presence included)", *n.InPer, *n.OutPer, *n.InMsgs, *n.OutMsgs)
+	}
+	if n.CPUSeconds > 0 {
+		fmt.Fprintf(w, "; nats-server CPU %.2f s", n.CPUSeconds)
+	}
+	fmt.Fprintln(w)
 }
 
 func (r *Result) writeIdle(w io.Writer) {

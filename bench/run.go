@@ -33,9 +33,14 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Result, error) {
 	}
 	defer f.stop()
 	d := &driver{cfg: cfg, f: f, log: log, res: newResult(cfg)}
-	if warning != "" {
-		d.logf("%s", warning)
-		d.res.warn("%s", warning)
+	for _, w := range []string{warning, cfg.sourceWarning()} {
+		if w != "" {
+			d.logf("%s", w)
+			d.res.warn("%s", w)
+		}
+	}
+	if err := d.waitCluster(); err != nil {
+		return nil, err
 	}
 	switch cfg.Scenario {
 	case ScenarioIdle:
@@ -67,6 +72,9 @@ func newResult(cfg Config) *Result {
 	if r.Label == "" {
 		r.Label = cfg.Addr
 	}
+	if r.Nodes = newNodes(cfg); r.Nodes != nil {
+		r.Params.Nodes = len(r.Nodes)
+	}
 	p := &r.Params
 	switch cfg.Scenario {
 	case ScenarioIdle:
@@ -88,6 +96,12 @@ func newResult(cfg Config) *Result {
 		p.Conns, p.Size, p.Payload = cfg.Conns, 0, ""
 	}
 	r.Name += nameSuffix(cfg)
+	if cfg.cluster() {
+		r.Name = "cluster-" + r.Name
+	}
+	if cfg.Name != "" {
+		r.Name = cfg.Name
+	}
 	return r
 }
 
@@ -107,10 +121,11 @@ func nameSuffix(cfg Config) string {
 
 // driver runs one scenario over a fleet and fills in the result.
 type driver struct {
-	cfg Config
-	f   *fleet
-	log io.Writer
-	res *Result
+	cfg     Config
+	f       *fleet
+	log     io.Writer
+	res     *Result
+	natsCPU float64 // the NATS server's CPU seconds in the measured phase
 }
 
 func (d *driver) logf(format string, args ...any) {
@@ -176,7 +191,9 @@ func (d *driver) warmup() error {
 // every client process.
 type cpuMark struct {
 	wall   time.Time
-	server float64
+	server float64   // every node together
+	nodes  []float64 // cluster runs: each node
+	nats   float64   // cluster runs: the NATS server
 	self   float64
 	agents []float64 // worker processes only
 }
@@ -185,8 +202,16 @@ type cpuMark struct {
 func (d *driver) mark(resps []response) cpuMark {
 	m := cpuMark{wall: time.Now()}
 	m.self, _ = ProcessCPU(0)
-	if d.cfg.ServerPID > 0 {
-		m.server, _ = ProcessCPU(d.cfg.ServerPID)
+	for k := range max(len(d.res.Nodes), 1) {
+		var cpu float64
+		if pid := d.cfg.nodePID(k); pid > 0 {
+			cpu, _ = ProcessCPU(pid)
+		}
+		m.server += cpu
+		m.nodes = append(m.nodes, cpu)
+	}
+	if d.cfg.NATSPID > 0 {
+		m.nats, _ = ProcessCPU(d.cfg.NATSPID)
 	}
 	if d.f.remote {
 		for _, r := range resps {
@@ -199,6 +224,10 @@ func (d *driver) mark(resps []response) cpuMark {
 // account sets the CPU figures of the phase between a and b.
 func (d *driver) account(a, b cpuMark) {
 	d.res.Server.CPUSeconds = b.server - a.server
+	for k := range d.res.Nodes {
+		d.res.Nodes[k].CPUSeconds = b.nodes[k] - a.nodes[k]
+	}
+	d.natsCPU = b.nats - a.nats
 	c := b.self - a.self
 	for i, cpu := range b.agents {
 		if i < len(a.agents) {
@@ -217,6 +246,15 @@ func (d *driver) finish() {
 	if pid := d.cfg.ServerPID; pid > 0 {
 		r.Server.PID = pid
 		r.Server.RSS, _ = ProcessRSS(pid)
+	}
+	if len(r.Nodes) > 0 {
+		r.Server.RSS = 0
+		for k := range r.Nodes {
+			if pid := d.cfg.nodePID(k); pid > 0 {
+				r.Nodes[k].RSS, _ = ProcessRSS(pid)
+				r.Server.RSS += r.Nodes[k].RSS
+			}
+		}
 	}
 	r.Server.Stats = d.stats()
 	r.judgeClient()

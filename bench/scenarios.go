@@ -127,6 +127,7 @@ func (d *driver) messages() error {
 	if c.Scenario == ScenarioInflate {
 		peak = d.startPeak()
 	}
+	c0 := d.clusterMark()
 	at := time.Now().Add(startDelay)
 	m0 := d.mark(nil)
 	goResps, err := d.f.same(request{Op: opGo, At: at.UnixNano()})
@@ -142,6 +143,7 @@ func (d *driver) messages() error {
 	}
 	d.account(m0, d.mark(resps))
 	d.countResults(resps)
+	d.natsFigures(c0, d.clusterMark())
 	if peak != nil {
 		d.inflateFigures(peak.stop())
 	}
@@ -201,6 +203,7 @@ func (d *driver) countResults(resps []response) {
 		r.Elapsed = float64(last-first) / 1e9
 		r.PerSecond = float64(r.Delivered) / r.Elapsed
 	}
+	d.countNodes(resps, first)
 	if r.Delivered > 0 && r.Scenario != ScenarioInflate { // inflate: per MB (Inflate.CPUPerMB)
 		r.Server.CPUPerMillion = r.Server.CPUSeconds / float64(r.Delivered) * 1e6
 	}

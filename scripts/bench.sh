@@ -10,6 +10,8 @@
 #   scripts/bench.sh --servers wshub,gorilla,gws --scenarios broadcast-burst-json,broadcast-burst-z,idle-z,inflate
 #                                     # what permessage-deflate costs
 #   scripts/bench.sh --pin            # full run, and make it the snapshot
+#   scripts/bench.sh --scenarios cluster-broadcast,cluster-rooms,cluster-57k
+#                                     # wshub in cluster mode (NATS)
 #
 # Compression (RFC 7692): broadcast-burst-json is broadcast-burst with ~1 KiB
 # JSON-like text messages (wsbench -payload json), uncompressed: the baseline
@@ -21,6 +23,24 @@
 # -compression) and every other scenario with it off (wshub
 # -compression=false); a server whose -h lists no -compression flag (nbio,
 # gobwas, raw, hooksrv, older wshub builds) is skipped for them, and said so.
+#
+# Cluster (issue 10): a nats-server (scripts/nats.sh installs it in bin/ on
+# first use) on a free loopback port with monitoring, and N wshub nodes
+# (-nats, -node, -node-id 1..N), all pinned to the server CPU, each with
+# GOMAXPROCS=1; wsbench spreads the connections over the nodes (-addr
+# A,B,…). Each scenario runs the same load on N nodes and on one node (also
+# with -nats) at equal total connections, side by side: cluster-broadcast is
+# broadcast-burst and broadcast-steady on 2 nodes against 1 (receivers on
+# every node, the publisher on the first); cluster-rooms is 1,000 rooms of
+# 6 members, each sending 0.5 msgs/s, spread over 3 nodes against 1
+# (target: p99 within 2x of one node); cluster-57k is a burst to one room
+# of 57,000 connections on 3 nodes of 19,000 each, from 3 wsbench
+# processes and 3 source addresses (not in --quick). Every
+# cluster run also fails unless the nodes handed NATS one message per
+# published message and got one per other node with members in the room
+# (never one per recipient); the report prints those figures per message,
+# with the nats-server's in_msgs and out_msgs, and compares N nodes with 1.
+# Only wshub builds with -nats run them.
 #
 # Builds bin/wshub, bin/wsbench and bin/peer-NAME for each peer in
 # bench/peers (a peer that does not build is skipped with a warning). A
@@ -44,11 +64,15 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/bin
 PEERS=(gorilla gws nbio gobwas raw)
-SCENARIOS=(idle broadcast-burst broadcast-steady echo rooms connect broadcast-burst-json broadcast-burst-z idle-z inflate)
+SCENARIOS=(idle broadcast-burst broadcast-steady echo rooms connect broadcast-burst-json broadcast-burst-z idle-z inflate
+	cluster-broadcast cluster-rooms cluster-57k)
 SERVER_CPU=0
 CLIENT_CPU=1
 START_TIMEOUT=15 # seconds for a server to print its address
 STOP_TIMEOUT=15  # seconds for a server to exit after SIGTERM
+
+# shellcheck source=scripts/nats.sh
+source "$ROOT/scripts/nats.sh"
 
 log() { printf 'bench.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 2; }
@@ -271,6 +295,149 @@ run_one() {
 	return "$rc"
 }
 
+# cluster_args RUN prints wsbench's flags for one cluster run, full or
+# quick: cluster-broadcast-burst, cluster-broadcast-steady, cluster-rooms,
+# cluster-57k.
+cluster_args() {
+	if ((QUICK)); then
+		case $1 in
+		cluster-broadcast-burst) echo "-scenario broadcast -mode burst -conns 400 -msgs 20 -size 64" ;;
+		cluster-broadcast-steady) echo "-scenario broadcast -mode steady -conns 400 -msgs 10 -rate 20 -size 64" ;;
+		cluster-rooms) echo "-scenario rooms -rooms 40 -members 6 -rate 4 -duration 1s -size 64" ;;
+		esac
+		echo "-drain 5s"
+		return
+	fi
+	case $1 in
+	cluster-broadcast-burst) echo "-scenario broadcast -mode burst -conns 5000 -msgs 200 -size 64 -drain 30s" ;;
+	cluster-broadcast-steady) echo "-scenario broadcast -mode steady -conns 5000 -msgs 200 -rate 10 -size 64" ;;
+	# 3,000 messages/s in: a node on one loop at 6,000/s is saturated
+	# (p99 near a second, alone as well), which says nothing of the cluster.
+	cluster-rooms) echo "-scenario rooms -rooms 1000 -members 6 -rate 0.5 -duration 20s -size 64" ;;
+	# 57,000 in one room on 3 nodes of 19,000; 3 wsbench processes of
+	# 19,000 (each ~6,333 per node); ~10 s of dialling at 6,000/s, from 3
+	# source addresses: past the ~28k ephemeral ports of one, connect(2)
+	# crawls (75 s instead of 12 s).
+	cluster-57k) echo "-scenario broadcast -mode burst -conns 57000 -msgs 20 -size 64 -procs 3 -dial-rate 6000 -sources 127.0.0.1-127.0.0.3 -drain 60s -name cluster-57k" ;;
+	esac
+}
+
+# Processes of the cluster being run (nats-server and nodes), stopped by
+# cluster_stop, also when the script exits early.
+CLUSTER_PIDS=()
+
+# cluster_start NAME N starts a nats-server on a free loopback port (with
+# monitoring) and N nodes of server NAME on 127.0.0.1:0, all pinned to
+# SERVER_CPU, and sets NATS_PID, NATS_VARZ, NODE_ADDRS, NODE_PIDS and
+# NODE_STATS (comma-separated, for wsbench).
+cluster_start() {
+	local name=$1 n=$2 nlog=$WORK/nats.log i pid addr nats_port mon_port url cmd
+	NODE_ADDRS="" NODE_PIDS="" NODE_STATS=""
+	: >"$nlog"
+	(GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$NATS_BIN" -a 127.0.0.1 -p -1 -m -1 </dev/null >/dev/null 2>"$nlog" &
+		echo $! >"$WORK/nats.pid")
+	NATS_PID=$(cat "$WORK/nats.pid")
+	CLUSTER_PIDS+=("$NATS_PID")
+	for ((i = 0; i < START_TIMEOUT * 20; i++)); do
+		nats_port=$(sed -n 's/.*Listening for client connections on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$nlog" | head -1)
+		mon_port=$(sed -n 's/.*Starting http monitor on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$nlog" | head -1)
+		[[ -n $nats_port && -n $mon_port ]] && break
+		alive "$NATS_PID" || break
+		sleep 0.05
+	done
+	if [[ -z $nats_port || -z $mon_port ]] || ! wait_port "127.0.0.1:$nats_port" "$START_TIMEOUT"; then
+		log "nats-server did not start: $(tail -3 "$nlog")"
+		return 1
+	fi
+	NATS_VARZ=http://127.0.0.1:$mon_port/varz
+	url=nats://127.0.0.1:$nats_port
+	for ((i = 1; i <= n; i++)); do
+		: >"$WORK/node$i.log"
+		cmd="$(COMPRESS=0 server_cmd "$name" 127.0.0.1:0) -nats $url -node bench-$i -node-id $i"
+		# shellcheck disable=SC2086 # cmd is split into words on purpose
+		(GOMAXPROCS=1 taskset -c "$SERVER_CPU" $cmd </dev/null >/dev/null 2>"$WORK/node$i.log" &
+			echo $! >"$WORK/node$i.pid")
+		pid=$(cat "$WORK/node$i.pid")
+		CLUSTER_PIDS+=("$pid")
+		addr=$(await "$name" "$WORK/node$i.log" "$pid") || return 1
+		NODE_ADDRS+=${NODE_ADDRS:+,}$addr
+		NODE_PIDS+=${NODE_PIDS:+,}$pid
+		NODE_STATS+=${NODE_STATS:+,}http://$addr/stats
+	done
+}
+
+# cluster_stop stops the nodes, then the nats-server: every process that
+# cluster_start started.
+cluster_stop() {
+	local i
+	for ((i = ${#CLUSTER_PIDS[@]} - 1; i >= 0; i--)); do
+		stop "${CLUSTER_PIDS[i]}"
+	done
+	CLUSTER_PIDS=()
+}
+
+# cluster_run NAME N RUN: one cluster of N nodes of server NAME, one
+# wsbench run of cluster_args RUN against it. Returns non-zero on failure.
+cluster_run() {
+	local name=$1 n=$2 run=$3 rc=0 limit=300
+	((QUICK)) && limit=60
+	if ! cluster_start "$name" "$n"; then
+		cluster_stop
+		return 1
+	fi
+	# shellcheck disable=SC2046 # cluster_args is split into flags on purpose
+	timeout --kill-after=10 "$limit" taskset -c "$CLIENT_CPU" "$BIN/wsbench" $(cluster_args "$run") -cluster \
+		-addr "$NODE_ADDRS" -label "$name" -server-pid "$NODE_PIDS" -stats-url "$NODE_STATS" \
+		-nats-varz "$NATS_VARZ" -nats-pid "$NATS_PID" -out "$OUT" 2>"$WORK/run.log" || rc=$?
+	if ((QUICK && rc == 0)); then
+		log "$run / $name on $n node(s): ok"
+	else
+		cat "$WORK/run.log" >&2
+	fi
+	((rc == 124)) && log "$run / $name on $n node(s): wsbench timed out after ${limit}s"
+	cluster_stop
+	return "$rc"
+}
+
+# run_cluster SCENARIO SERVER: a cluster scenario's runs, side by side: 1
+# node, then N. A server without -nats is skipped.
+run_cluster() {
+	local scenario=$1 name=$2 failed=0 run
+	case $name in
+	wshub | wshub-*) ;;
+	*) return 0 ;; # peers have no cluster mode
+	esac
+	if ! has_flag "$(server_bin "$name")" -nats; then
+		log "$scenario / $name: skipped: no -nats flag (no cluster mode)"
+		SKIPPED+=("$scenario/$name")
+		return 0
+	fi
+	if [[ -z ${NATS_BIN:-} ]]; then
+		NATS_BIN=$(nats_server_bin) || die "nats-server does not install"
+	fi
+	case $scenario in
+	cluster-broadcast)
+		for run in cluster-broadcast-burst cluster-broadcast-steady; do
+			cluster_run "$name" 1 "$run" || failed=1
+			cluster_run "$name" 2 "$run" || failed=1
+		done
+		;;
+	cluster-rooms)
+		cluster_run "$name" 1 cluster-rooms || failed=1
+		cluster_run "$name" 3 cluster-rooms || failed=1
+		;;
+	cluster-57k)
+		if ((QUICK)); then
+			log "$scenario: not in --quick"
+			return 0
+		fi
+		cluster_run "$name" 3 cluster-57k || failed=1
+		;;
+	*) die "unknown cluster scenario $scenario" ;;
+	esac
+	return "$failed"
+}
+
 main() {
 	QUICK=0 PIN=0
 	local only_scenarios="" only_servers=""
@@ -291,7 +458,9 @@ main() {
 		CLIENT_CPU=0
 	fi
 	WORK=$(mktemp -d)
-	trap 'rm -rf "$WORK"' EXIT
+	trap 'cluster_stop; rm -rf "$WORK"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	local outdir=$BIN/bench
 	mkdir -p "$BIN" "$outdir"
 	build
@@ -310,7 +479,11 @@ main() {
 	SKIPPED=()
 	for s in "${scenarios[@]}"; do
 		for n in "${servers[@]}"; do
-			run_one "$s" "$n" || failed+=("$s/$n")
+			if [[ $s == cluster-* ]]; then
+				run_cluster "$s" "$n" || failed+=("$s/$n")
+			else
+				run_one "$s" "$n" || failed+=("$s/$n")
+			fi
 		done
 	done
 	log "runs took $((SECONDS - start)) s"

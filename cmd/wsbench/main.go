@@ -6,6 +6,9 @@
 //	wsbench -scenario idle -addr 127.0.0.1:8080 -idle-at 4000,16000 -server-pid 1234
 //	wsbench -scenario broadcast -addr 127.0.0.1:8080 -size 1024 -payload json -compression
 //	wsbench -scenario inflate -addr 127.0.0.1:8080 -conns 1000 -msgs 20 -compression
+//	wsbench -scenario rooms -addr 127.0.0.1:8081,127.0.0.1:8082,127.0.0.1:8083 -rooms 1000 -members 5 \
+//	    -stats-url http://127.0.0.1:8081/stats,http://127.0.0.1:8082/stats,http://127.0.0.1:8083/stats \
+//	    -nats-varz http://127.0.0.1:8222/varz
 //	wsbench chart -in results.jsonl -out latest.svg
 //	wsbench report -in results.jsonl -out latest.md
 //
@@ -15,6 +18,16 @@
 // with -restart-cmd, time to reconnect after a server restart), inflate
 // (every client sends compressed messages to /sink, each followed by a
 // ping: server CPU per MB inflated, and its peak memory).
+//
+// Several -addr are the nodes of one wshub cluster (cmd/wshub -nats): the
+// connections are spread evenly over them, and within each -procs
+// process too; the broadcast publisher is on the first node; each rooms
+// room's members go round-robin over the nodes, so that every room spans
+// them. The result (named cluster-…; -cluster does the same for one node)
+// has each node's deliveries/s, latency and losses, and with a stats URL
+// per node what went through NATS, per published message: a run whose
+// nodes got a message from NATS more than once per node with members in
+// its room (once per recipient, say) fails.
 //
 // -compression offers permessage-deflate (RFC 7692) as Chromium does; a
 // run where a connection did not get it fails, saying how many did.
@@ -97,12 +110,14 @@ type options struct {
 func parseFlags(args []string, stderr io.Writer) (bench.Config, options, error) {
 	var c bench.Config
 	var o options
-	var idleAt, sources string
+	var idleAt, sources, pids, stats string
 	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Scenario, "scenario", "broadcast", "idle, broadcast, rooms, echo, connect or inflate")
-	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "server HOST:PORT")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "server HOST:PORT, or several comma-separated: the nodes of one cluster, connections spread over them (broadcast, rooms, echo)")
 	fs.StringVar(&c.Label, "label", "", "server name in the results (default: the address)")
+	fs.StringVar(&c.Name, "name", "", "table name in the results (default: the scenario and mode, cluster-… on a cluster)")
+	fs.BoolVar(&c.Cluster, "cluster", false, "the server is a cluster node (implied by several -addr): report per node and the NATS traffic")
 	fs.IntVar(&c.Conns, "conns", 1000, "connections (broadcast, echo, connect, inflate)")
 	fs.StringVar(&idleAt, "idle-at", "4000,16000", "idle: the two connection counts to measure memory at")
 	fs.IntVar(&c.Msgs, "msgs", 0, "broadcast: messages to publish (default 100); inflate: messages per connection (default 20)")
@@ -121,8 +136,10 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, options, error) 
 	fs.IntVar(&c.DialRate, "dial-rate", 3000, "connections opened per second, all processes together")
 	fs.IntVar(&c.DialWorkers, "dial-workers", 8, "concurrent dials per process")
 	fs.IntVar(&c.Loops, "loops", 0, "client event loops per process (default GOMAXPROCS)")
-	fs.IntVar(&c.ServerPID, "server-pid", 0, "server process to measure CPU and RSS of (/proc/PID)")
-	fs.StringVar(&c.StatsURL, "stats-url", "", "server JSON stats (heap_inuse, stack_inuse, goroutines); 404 is fine")
+	fs.StringVar(&pids, "server-pid", "", "server process to measure CPU and RSS of (/proc/PID); on a cluster one per node, comma-separated")
+	fs.StringVar(&stats, "stats-url", "", "server JSON stats (heap_inuse, stack_inuse, goroutines; a cluster node's cluster object); 404 is fine; on a cluster one per node, comma-separated")
+	fs.StringVar(&c.NATSVarz, "nats-varz", "", "cluster: the NATS server's monitoring URL http://HOST:PORT/varz (in_msgs, out_msgs per published message)")
+	fs.IntVar(&c.NATSPID, "nats-pid", 0, "cluster: the NATS server process, to measure its CPU")
 	fs.StringVar(&c.Restart, "restart-cmd", "", "connect: shell command that restarts the server and waits for it (a last stdout line with a number is the new PID)")
 	fs.IntVar(&c.Procs, "procs", 1, "client processes to spread the connections over (max 19000 each)")
 	fs.StringVar(&o.out, "out", "", "append the JSON result to this file instead of stdout")
@@ -140,6 +157,21 @@ func parseFlags(args []string, stderr io.Writer) (bench.Config, options, error) 
 	}
 	if c.Sources, err = bench.ParseSources(sources); err != nil {
 		return c, o, err
+	}
+	if c.NodePIDs, err = bench.ParsePIDs(pids); err != nil {
+		return c, o, err
+	}
+	if len(c.NodePIDs) > 0 {
+		c.ServerPID = c.NodePIDs[0]
+	}
+	if len(c.NodePIDs) < 2 {
+		c.NodePIDs = nil
+	}
+	if c.NodeStats = bench.SplitList(stats); len(c.NodeStats) > 0 {
+		c.StatsURL = c.NodeStats[0]
+	}
+	if len(c.NodeStats) < 2 {
+		c.NodeStats = nil
 	}
 	return c, o, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,5 +53,49 @@ func TestBadFlagsExit2(t *testing.T) {
 	var stderr strings.Builder
 	if code := run([]string{"-sources", "nowhere"}, nil, nil, &stderr); code != 2 {
 		t.Errorf("exit %d, want 2; stderr %s", code, stderr.String())
+	}
+}
+
+// TestParseFlagsNodes: -server-pid and -stats-url take one item per node;
+// one item is the single server's, as before.
+func TestParseFlagsNodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args      []string
+		pid       int
+		pids      []int
+		stats     string
+		nodeStats []string
+	}{
+		{args: []string{"-server-pid", "7", "-stats-url", "http://a/stats"}, pid: 7, stats: "http://a/stats"},
+		{args: []string{"-addr", "127.0.0.1:1,127.0.0.1:2", "-server-pid", "7, 8", "-stats-url", "http://a/stats,http://b/stats"},
+			pid: 7, pids: []int{7, 8}, stats: "http://a/stats", nodeStats: []string{"http://a/stats", "http://b/stats"}},
+	}
+	for _, tt := range tests {
+		var stderr strings.Builder
+		cfg, _, err := parseFlags(tt.args, &stderr)
+		if err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		if cfg.ServerPID != tt.pid || !slices.Equal(cfg.NodePIDs, tt.pids) || cfg.StatsURL != tt.stats || !slices.Equal(cfg.NodeStats, tt.nodeStats) {
+			t.Errorf("%v: pid %d %v, stats %q %v; want %d %v, %q %v", tt.args, cfg.ServerPID, cfg.NodePIDs, cfg.StatsURL, cfg.NodeStats, tt.pid, tt.pids, tt.stats, tt.nodeStats)
+		}
+	}
+	var stderr strings.Builder
+	if cfg, _, err := parseFlags([]string{"-cluster", "-name", "cluster-57k"}, &stderr); err != nil || !cfg.Cluster || cfg.Name != "cluster-57k" {
+		t.Errorf("-cluster -name: %+v, %v", cfg, err)
+	}
+	if _, _, err := parseFlags([]string{"-server-pid", "x"}, &stderr); err == nil {
+		t.Error("-server-pid x parsed")
+	}
+}
+
+// TestNodesWithoutEnoughPIDsExit2: a PID per node or none.
+func TestNodesWithoutEnoughPIDsExit2(t *testing.T) {
+	t.Parallel()
+	var stderr strings.Builder
+	code := run([]string{"-addr", "127.0.0.1:9,127.0.0.1:10,127.0.0.1:11", "-server-pid", "1,2"}, nil, nil, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "2 PIDs for 3 nodes") {
+		t.Errorf("exit %d, stderr %s; want 2 naming the PIDs", code, stderr.String())
 	}
 }
