@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,8 +30,9 @@ func startNATS(t *testing.T) string {
 	return s.ClientURL()
 }
 
-// startStoppable is startInProcess with a stop function (cleanup stops it
-// too, if the test has not).
+// startStoppable runs the command in-process, as main does, on a free
+// port, and returns its address and a function that stops it (cleanup
+// stops it too, if the test has not).
 func startStoppable(t *testing.T, args ...string) (addr string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -182,30 +182,11 @@ func TestClusterPresenceAtOnce(t *testing.T) {
 	}
 	for round := range 3 { // a fresh room each round
 		room := fmt.Sprintf("fresh%d", round)
-		const perNode = 2
-		var names []string
-		conns := make([]*wstest.Conn, 3*perNode)
-		views := make([]*roomView, len(conns))
-		var wg sync.WaitGroup
-		errs := make(chan error, len(conns))
-		for i := range conns {
-			names = append(names, fmt.Sprintf("m%d", i))
+		names := make([]string, 3*2) // two per node
+		for i := range names {
+			names[i] = fmt.Sprintf("m%d", i)
 		}
-		for i := range conns {
-			wg.Go(func() {
-				c, err := wstest.DialE(t, addrs[i%3], "/ws?room="+room+"&name="+names[i])
-				if err != nil {
-					errs <- err
-					return
-				}
-				conns[i], views[i] = c, watch(c)
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("dial: %v", err)
-		}
+		conns, views := dialNamed(t, func(i int) string { return addrs[i%3] }, room, names)
 		for i, v := range views {
 			v.waitFor(t, names[i], sortedCopy(names))
 		}

@@ -362,32 +362,8 @@ func TestFlags(t *testing.T) {
 // stops it and waits for run to return.
 func startInProcess(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	errc := make(chan error, 1)
-	go func() {
-		errc <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-log-level", "nothing"}, args...), io.Discard, ready)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-errc:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("run did not return within 15 s of its context ending")
-		}
-	})
-	select {
-	case addr := <-ready:
-		return addr
-	case err := <-errc:
-		t.Fatalf("run: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("server not ready within 10 s")
-	}
-	return ""
+	addr, _ := startStoppable(t, args...)
+	return addr
 }
 
 // TestCompressionFlag: by default the demo's routes answer a browser's
@@ -571,22 +547,17 @@ func (v *roomView) waitFor(t *testing.T, who string, want []string) {
 	}
 }
 
-// TestPresence connects named clients at once, from many goroutines: each
-// must end up seeing everyone exactly once, whatever the order in which
-// the event loops ran their joins; then half leave, and the rest see that.
-func TestPresence(t *testing.T) {
-	t.Parallel()
-	addr := startInProcess(t)
-	const n = 16
-	conns := make([]*wstest.Conn, n)
-	views := make([]*roomView, n)
-	names := make([]string, n)
+// dialNamed connects a chat client per name to room, all at once, the
+// i-th to addr(i), and watches each.
+func dialNamed(t *testing.T, addr func(i int) string, room string, names []string) ([]*wstest.Conn, []*roomView) {
+	t.Helper()
+	conns := make([]*wstest.Conn, len(names))
+	views := make([]*roomView, len(names))
 	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		names[i] = fmt.Sprintf("u%02d", i)
+	errs := make(chan error, len(names))
+	for i := range names {
 		wg.Go(func() {
-			c, err := wstest.DialE(t, addr, "/ws?room=p&name="+names[i])
+			c, err := wstest.DialE(t, addr(i), "/ws?room="+room+"&name="+names[i])
 			if err != nil {
 				errs <- err
 				return
@@ -599,6 +570,21 @@ func TestPresence(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("dial: %v", err)
 	}
+	return conns, views
+}
+
+// TestPresence connects named clients at once, from many goroutines: each
+// must end up seeing everyone exactly once, whatever the order in which
+// the event loops ran their joins; then half leave, and the rest see that.
+func TestPresence(t *testing.T) {
+	t.Parallel()
+	addr := startInProcess(t)
+	const n = 16
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("u%02d", i)
+	}
+	conns, views := dialNamed(t, func(int) string { return addr }, "p", names)
 	for i, v := range views {
 		v.waitFor(t, names[i], names)
 	}
