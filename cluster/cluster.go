@@ -44,7 +44,8 @@ type Options struct {
 	// OnSubscribed, if set, is told when NATS has confirmed the node's
 	// subscription to a room (a round trip after the room's first local
 	// member joined): from then on, whatever another node publishes to
-	// the room reaches this node's members. The chat demo announces its
+	// the room reaches this node's members. After NATS reconnects, it is
+	// told again for every room, within a PresenceInterval. The chat demo announces its
 	// members again then, so that two members who join on two nodes at
 	// once still hear of each other. It runs on a goroutine of the node's
 	// own (not the delivery goroutine), for one room at a time, and
@@ -53,7 +54,8 @@ type Options struct {
 	// OnNode, if set, is told when another node is first heard from (its
 	// first presence snapshot, or the first after it was forgotten: up)
 	// and when it is forgotten (it left, or went unheard for three of its
-	// intervals: down). The chat demo drops a vanished node's members from
+	// intervals: down). A node whose process was replaced before it
+	// expired (a new instance under its ID) is down then up. The chat demo drops a vanished node's members from
 	// its pages. It runs on the delivery goroutine and must not block.
 	OnNode func(node uint16, up bool)
 }
@@ -91,6 +93,8 @@ type Node struct {
 	instance uint64 // random, in presence: tells apart two nodes given one ID
 	// conflicting is the instance of the last node heard with our ID (run's).
 	conflicting uint64
+	twins       map[uint16]bool     // other node IDs seen used by two nodes, logged (run's)
+	reconnects  uint64              // nats.go's count when run last looked
 	retry       map[string]struct{} // rooms whose subscription failed (run's)
 
 	mu    sync.Mutex
@@ -106,7 +110,7 @@ type Node struct {
 	onNode func(node uint16, up bool)
 	// Subscriptions waiting for NATS to confirm them (guarded by mu), for
 	// OnSubscribed; confirmKick wakes the goroutine that confirms them.
-	unconfirmed []string
+	unconfirmed map[string]struct{}
 	confirmKick chan struct{}
 	ctx         context.Context // ends when Close starts
 	cancel      context.CancelFunc
@@ -161,7 +165,8 @@ func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
 		kick: make(chan struct{}, 1), done: make(chan struct{}),
 		interval: o.PresenceInterval, onRoom: o.OnRoomMessage, instance: rand.Uint64(),
 		onSub: o.OnSubscribed, onNode: o.OnNode, confirmKick: make(chan struct{}, 1),
-		remote: make(map[uint16]snapshot), arriving: make(map[uint16]*pending),
+		unconfirmed: make(map[string]struct{}),
+		remote:      make(map[uint16]snapshot), arriving: make(map[uint16]*pending),
 	}
 	var err error
 	if n.all, err = nc.ChanSubscribe(n.prefix+".all", n.in); err != nil {
@@ -187,6 +192,39 @@ func Join(srv *engine.Server, nc *nats.Conn, o Options) (*Node, error) {
 	return n, nil
 }
 
+// kickConfirm wakes the goroutine that confirms subscriptions, if there
+// is one.
+func (n *Node) kickConfirm() {
+	if n.onSub == nil {
+		return
+	}
+	select {
+	case n.confirmKick <- struct{}{}:
+	default:
+	}
+}
+
+// reconfirmAfterReconnect has every subscription confirmed again once
+// nats.go has reconnected (it sends them all again): OnSubscribed comes
+// again for each room, so that what an application announces there
+// (the demo's presence) is announced again after an outage. Run's.
+func (n *Node) reconfirmAfterReconnect() {
+	if n.onSub == nil {
+		return
+	}
+	r := n.nc.Stats().Reconnects
+	if r == n.reconnects {
+		return
+	}
+	n.reconnects = r
+	n.mu.Lock()
+	for room := range n.subs {
+		n.unconfirmed[room] = struct{}{}
+	}
+	n.mu.Unlock()
+	n.kickConfirm()
+}
+
 // confirmTimeout bounds one confirming round trip.
 const confirmTimeout = 10 * time.Second
 
@@ -205,8 +243,11 @@ func (n *Node) confirm() {
 		case <-wait:
 		}
 		n.mu.Lock()
-		rooms := n.unconfirmed
-		n.unconfirmed = nil
+		rooms := make([]string, 0, len(n.unconfirmed))
+		for r := range n.unconfirmed {
+			rooms = append(rooms, r)
+		}
+		clear(n.unconfirmed)
 		n.mu.Unlock()
 		if len(rooms) == 0 {
 			continue
@@ -216,7 +257,9 @@ func (n *Node) confirm() {
 		cancel()
 		if err != nil {
 			n.mu.Lock()
-			n.unconfirmed = append(rooms, n.unconfirmed...)
+			for _, r := range rooms {
+				n.unconfirmed[r] = struct{}{}
+			}
 			n.mu.Unlock()
 			wait = time.After(n.interval)
 			continue
@@ -418,6 +461,7 @@ func (n *Node) run() {
 			}
 		case now := <-tick.C:
 			n.retryFailed()
+			n.reconfirmAfterReconnect()
 			if n.nc.IsConnected() { // else it would only fill the reconnect buffer
 				n.announce(false)
 			}
@@ -465,15 +509,10 @@ func (n *Node) reconcile() {
 			n.mu.Lock()
 			n.subs[r] = s
 			if n.onSub != nil {
-				n.unconfirmed = append(n.unconfirmed, r)
+				n.unconfirmed[r] = struct{}{}
 			}
 			n.mu.Unlock()
-			if n.onSub != nil {
-				select {
-				case n.confirmKick <- struct{}{}:
-				default:
-				}
-			}
+			n.kickConfirm()
 		case !want && have:
 			if err := sub.Unsubscribe(); err != nil {
 				n.log.Warn("cluster: unsubscribe", "room", r, "err", err)

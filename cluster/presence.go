@@ -30,11 +30,14 @@ type snapshot struct {
 	rooms    map[string]int
 	at       time.Time
 	interval time.Duration // the sender's
+	instance uint64        // the sender's Node (a restart makes a new one)
+	previous uint64        // the instance before, if it changed
 }
 
 // pending is a snapshot whose chunks are arriving.
 type pending struct {
 	seq      uint32
+	instance uint64
 	next     uint16
 	interval time.Duration
 	rooms    map[string]int
@@ -46,9 +49,9 @@ type pending struct {
 // other apart by it), then (name length (2), name, count (4)) per room.
 const presenceHeader = 22
 
-// presenceVersion is presence's own format version (1 had a 14-byte
-// header): nodes of another version ignore each other's snapshots rather
-// than misread them.
+// presenceVersion is presence's own format version (1 was shared with
+// room messages, over two header layouts): nodes of another version
+// ignore each other's snapshots rather than misread them.
 const presenceVersion = 2
 
 // Flags of a presence message's "last chunk" byte.
@@ -124,7 +127,7 @@ func (n *Node) hear(m *nats.Msg) {
 	p := n.arriving[node]
 	if chunk == 0 {
 		iv := time.Duration(binary.BigEndian.Uint32(d[10:])) * time.Millisecond
-		p = &pending{seq: seq, interval: max(iv, time.Millisecond), rooms: make(map[string]int)}
+		p = &pending{seq: seq, interval: max(iv, time.Millisecond), rooms: make(map[string]int), instance: binary.BigEndian.Uint64(d[14:])}
 		n.arriving[node] = p
 	} else if p == nil || p.seq != seq || p.next != chunk {
 		delete(n.arriving, node) // a chunk went missing: wait for the next snapshot
@@ -146,15 +149,34 @@ func (n *Node) hear(m *nats.Msg) {
 	}
 	delete(n.arriving, node)
 	n.mu.Lock()
-	_, known := n.remote[node]
+	prev, known := n.remote[node]
 	leaving := d[9]&leavingNode != 0
+	restarted := known && !leaving && prev.instance != p.instance
+	twins := restarted && prev.previous == p.instance // back to the one before: two live nodes
 	if leaving {
 		delete(n.remote, node)
 	} else {
-		n.remote[node] = snapshot{rooms: p.rooms, at: time.Now(), interval: p.interval}
+		s := snapshot{rooms: p.rooms, at: time.Now(), interval: p.interval, instance: p.instance, previous: prev.previous}
+		if restarted {
+			s.previous = prev.instance
+		}
+		n.remote[node] = s
 	}
 	n.mu.Unlock()
-	if n.onNode != nil && known == leaving {
+	switch {
+	case twins:
+		if !n.twins[node] {
+			if n.twins == nil {
+				n.twins = make(map[uint16]bool)
+			}
+			n.twins[node] = true
+			n.log.Error("cluster: two other nodes have one node ID; give every node its own (engine.WithNodeID)", "node", node)
+		}
+	case n.onNode == nil:
+	case restarted: // the node's process was replaced within its expiry: what it had is gone
+		n.onNode(node, false)
+		n.onNode(node, true)
+	case known == leaving:
 		n.onNode(node, !leaving) // one that arrives, or one that leaves
 	}
 }

@@ -59,6 +59,10 @@ func TestHear(t *testing.T) {
 			return m
 		}(), 1, 1, nil},
 		{"a first chunk alone does not count yet", snapshotMsg(5, 55, 1, 0, map[string]uint32{"r": 1}), 1, 1, nil},
+		{"node 6 arrives", snapshotMsg(6, 66, 1, lastChunk, nil), 2, 1, &event{6, true}},
+		{"node 6 restarted: down, then up", snapshotMsg(6, 67, 1, lastChunk, nil), 2, 1, &event{6, false}},
+		{"the one before again: two nodes share ID 6, no events", snapshotMsg(6, 66, 2, lastChunk, nil), 2, 1, nil},
+		{"node 6 leaves", snapshotMsg(6, 66, 3, lastChunk|leavingNode, nil), 1, 1, &event{6, false}},
 	}
 	for _, s := range steps {
 		before := len(events)
@@ -69,11 +73,20 @@ func TestHear(t *testing.T) {
 		if got := n.conflicts.Load(); got != s.conflicts {
 			t.Errorf("%s: %d conflicts, want %d", s.name, got, s.conflicts)
 		}
+		want := 0
+		if s.event != nil {
+			want = 1
+			if s.event.node == 6 && !s.event.up && len(n.remote) == 2 { // a restart: up follows
+				want = 2
+			}
+		}
 		switch {
-		case s.event == nil && len(events) != before:
-			t.Errorf("%s: OnNode%v, want none", s.name, events[before:])
-		case s.event != nil && (len(events) != before+1 || events[before] != *s.event):
-			t.Errorf("%s: OnNode%v, want %v", s.name, events[before:], *s.event)
+		case len(events) != before+want:
+			t.Errorf("%s: OnNode%v, want %d events", s.name, events[before:], want)
+		case want > 0 && events[before] != *s.event:
+			t.Errorf("%s: OnNode%v, want %v first", s.name, events[before:], *s.event)
+		case want == 2 && events[before+1] != (event{6, true}):
+			t.Errorf("%s: OnNode%v, want up after down", s.name, events[before:])
 		}
 	}
 	if k := n.remote[1].rooms["r"]; k != 4 {
@@ -82,11 +95,12 @@ func TestHear(t *testing.T) {
 	// Node 1 is last heard now; past three of its 1 s intervals it is
 	// forgotten, with an event.
 	events = nil
-	n.expire(time.Now().Add(2 * time.Second))
+	at := n.remote[1].at
+	n.expire(at.Add(2 * time.Second))
 	if len(n.remote) != 1 || len(events) != 0 {
 		t.Fatalf("expired early: %d nodes, events %v", len(n.remote), events)
 	}
-	n.expire(time.Now().Add(4 * time.Second))
+	n.expire(at.Add(4 * time.Second))
 	if len(n.remote) != 0 || len(events) != 1 || events[0] != (event{1, false}) {
 		t.Fatalf("after expiry: %d nodes, events %v", len(n.remote), events)
 	}

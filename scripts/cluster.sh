@@ -39,15 +39,16 @@ echo "building wshub"
 # goodbyes reach the others through NATS), then NATS.
 pids=()
 stop() {
-	trap - INT TERM EXIT
-	echo
-	echo "stopping"
+	trap - INT TERM HUP EXIT
+	set +e # the terminal may be gone (HUP): nothing here may stop the stopping
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${pids[i]}" 2>/dev/null || true
-		wait "${pids[i]}" 2>/dev/null || true
+		kill -TERM "${pids[i]}" 2>/dev/null
+		wait "${pids[i]}" 2>/dev/null
 	done
+	echo 2>/dev/null
+	echo "stopped" 2>/dev/null
 }
-trap 'stop; exit 0' INT TERM
+trap 'stop; exit 0' INT TERM HUP
 trap stop EXIT
 
 for hp in "$host:$nats_port" $(for ((i = 0; i < nodes; i++)); do echo "$host:$((port + i))"; done); do
@@ -68,8 +69,10 @@ echo "nats-server $NATS_SERVER_VERSION on nats://$host:$nats_port"
 for ((i = 1; i <= nodes; i++)); do
 	p=$((port + i - 1))
 	# Each node's log lines start with its name.
+	# The log filter ignores Ctrl-C, so that it outlives the node: a node
+	# writing its last lines to a filter that is gone would die of SIGPIPE.
 	setsid bin/wshub -addr "$host:$p" -nats "nats://$host:$nats_port" -node "node$i" -node-id "$i" -stats "$@" \
-		2> >(sed -u "s/^/node$i: /" >&2) &
+		2> >(trap '' INT HUP; exec sed -u "s/^/node$i: /" >&2) &
 	pids+=($!)
 	if ! wait_port "$host:$p" 10 "${pids[-1]}"; then
 		echo "cluster.sh: node $i did not start on $host:$p (its log says why)" >&2

@@ -68,6 +68,10 @@ func joinNATS(cfg config, logger *slog.Logger) (*clusterNode, error) {
 		nats.Name("wshub "+name),
 		nats.NoEcho(), // a node delivers its own messages itself
 		nats.MaxReconnects(-1),
+		// A NATS socket that stops taking writes fails the connection
+		// (then reconnects) within 2 s instead of holding a publishing
+		// event loop for nats.go's default minute.
+		nats.FlusherTimeout(2*time.Second),
 		nats.RetryOnFailedConnect(true),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			logger.Info("cluster: connected to NATS", "url", nc.ConnectedUrlRedacted(), "node", name, "node_id", id)
@@ -105,7 +109,19 @@ func (cl *clusterNode) join(srv *engine.Server, h demo.Hooks) (demo.Fanout, erro
 		return nil, err
 	}
 	cl.node = n
-	return n, nil
+	return fanout{n}, nil
+}
+
+// fanout is the node as the demo publishes through it: a message too
+// large for NATS is demo.ErrTooLarge.
+type fanout struct{ *cluster.Node }
+
+func (f fanout) Publish(room string, op engine.OpCode, payload []byte) error {
+	err := f.Node.Publish(room, op, payload)
+	if errors.Is(err, cluster.ErrTooLarge) {
+		return fmt.Errorf("%w: %w", demo.ErrTooLarge, err)
+	}
+	return err
 }
 
 // clusterStats is the "cluster" object of /stats.

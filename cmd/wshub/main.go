@@ -199,7 +199,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		// A message NATS would refuse (max_payload, 1 MiB by default)
 		// cannot cross nodes: keep the largest message under it, with
 		// room for the cluster's header and a long room name.
-		if limit := cl.nc.MaxPayload() - 4096; limit > 0 && cfg.maxMessage > limit {
+		limit := cl.nc.MaxPayload() // 0 until NATS has answered
+		if limit <= 0 {
+			limit = 1 << 20 // NATS's default
+		}
+		if limit -= 4096; cfg.maxMessage <= 0 || cfg.maxMessage > limit { // <= 0: the engine's 1 MiB
 			logger.Info("cluster: largest message lowered to fit NATS max_payload", "max_message", limit)
 			opts = append(opts, engine.WithMaxMessage(limit))
 		}

@@ -21,6 +21,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -51,6 +52,14 @@ type Config struct {
 	Cluster func() any
 }
 
+// ErrTooLarge is what a Fanout wraps for a message too large to deliver
+// (cluster.ErrTooLarge: past NATS's max_payload).
+var ErrTooLarge = errors.New("demo: message too large to deliver")
+
+// maxRoom is the longest room name the chat takes, in bytes: a long name
+// travels in every cluster message of its room.
+const maxRoom = 1024
+
 // Hooks are the chat's side of a cluster node: cluster.Options'
 // OnRoomMessage and OnSubscribed.
 type Hooks struct {
@@ -65,7 +74,9 @@ type Hooks struct {
 
 // Fanout is what the chat publishes through: the server itself, or a
 // cluster node (cluster.Node), which also reaches the members and
-// connections of the other nodes.
+// connections of the other nodes. A Publish error that wraps ErrTooLarge
+// means the message reached nobody for its size: its sender is closed
+// with 1009.
 type Fanout interface {
 	Publish(room string, op engine.OpCode, payload []byte) error
 	SendTo(id uint64, op engine.OpCode, payload []byte) error
@@ -180,6 +191,8 @@ func checkRoom(u *engine.Upgrade) {
 	case strings.ContainsRune(q.Get("room"), 0):
 		// NUL separates the internal presence rooms from the chat rooms.
 		_ = u.Refuse(http.StatusBadRequest, nil, "room name must not contain NUL")
+	case len(q.Get("room")) > maxRoom:
+		_ = u.Refuse(http.StatusBadRequest, nil, "room name too long")
 	default:
 		m := &member{room: q.Get("room"), name: q.Get("name")}
 		if m.room == "" {
@@ -242,17 +255,26 @@ func (ch *chat) message(c *engine.Conn, op engine.OpCode, p []byte) {
 	if !ok || op == engine.OpText && spoofsPresence(p) {
 		return
 	}
-	_ = ch.out.Publish(m.room, op, p)
+	if err := ch.out.Publish(m.room, op, p); errors.Is(err, ErrTooLarge) {
+		_ = c.Close(engine.StatusMessageTooBig, "message too large for the cluster")
+	}
 }
 
 // spoofsPresence reports whether a client's text would pass for a
-// presence event on the page: JSON whose "type" is "presence".
+// presence event on the page: a JSON object whose "type" is "presence",
+// read as JSON.parse reads it (keys exact, escapes decoded, the last of a
+// repeated key wins), not as encoding/json's struct decoding does (keys
+// in any case, errors for a repeated key of another type).
 func spoofsPresence(p []byte) bool {
-	if !bytes.Contains(p, []byte("presence")) {
-		return false
+	if t := bytes.TrimLeft(p, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return false // the page reads only objects
 	}
-	var v struct{ Type string }
-	return json.Unmarshal(p, &v) == nil && v.Type == "presence"
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(p, &obj) != nil {
+		return false // JSON.parse fails on it too
+	}
+	var typ string
+	return json.Unmarshal(obj["type"], &typ) == nil && typ == "presence"
 }
 
 func (ch *chat) disconnect(c *engine.Conn, _ error) {

@@ -235,11 +235,22 @@ func TestPresenceSpoof(t *testing.T) {
 	c.confirm(0, "r")
 	c.confirm(1, "r")
 	ann.waitFor(t, "ann", "bob")
-	spoof := `{"type":"presence","event":"leave","room":"r","name":"ann","id":"1","text":"spoof"}`
-	bob.c.SendText(spoof)
+	for _, spoof := range []string{
+		`{"type":"presence","event":"leave","room":"r","name":"ann","id":"1","text":"spoof"}`,
+		` {"type":"pres\u0065nce","event":"gone","node":"1","text":"spoof"}`,      // an escape
+		`{"type":1,"type":"presence","event":"gone","node":"1","text":"spoof"}`,   // the last key wins
+		`{"type":"presence","Type":"x","event":"gone","node":"1","text":"spoof"}`, // keys are exact
+		`{"typ\u0065":"presence","event":"gone","node":"1","text":"spoof"}`,
+	} {
+		bob.c.SendText(spoof)
+	}
+	bob.c.SendText(`[{"type":"presence","text":"not an object: relayed"}]`)
 	bob.c.SendText(`{"type":"chat","name":"bob","text":"real presence talk"}`)
 	if ann.waitChat(t, "real presence talk", "spoof") || bob.waitChat(t, "real presence talk", "spoof") {
 		t.Fatal("a presence-looking chat message was relayed")
+	}
+	if !ann.waitChat(t, "real presence talk", "not an object: relayed") {
+		t.Error("a JSON array was not relayed")
 	}
 	ann.waitFor(t, "ann", "bob")
 }
