@@ -534,3 +534,37 @@ func TestOnSubscribed(t *testing.T) {
 		t.Errorf("OnSubscribed also for %q", <-subscribed)
 	}
 }
+
+// TestOnSubscribedAfterReconnect: after NATS restarts, OnSubscribed comes
+// again for the rooms the node has, once NATS has them again.
+func TestOnSubscribedAfterReconnect(t *testing.T) {
+	ns := runNATS(t, -1)
+	port := ns.Addr().(*net.TCPAddr).Port
+	subscribed := make(chan string, 10)
+	n1 := startNodeWith(t, ns.ClientURL(), 1, cluster.Options{PresenceInterval: 100 * time.Millisecond,
+		OnSubscribed: func(room string) { subscribed <- room }})
+	dial(t, n1, "r")
+	next := func(what string) string {
+		t.Helper()
+		select {
+		case r := <-subscribed:
+			return r
+		case <-time.After(wstest.Timeout):
+			t.Fatalf("no OnSubscribed %s", what)
+		}
+		return ""
+	}
+	if r := next("at first"); r != "r" {
+		t.Fatalf("OnSubscribed(%q), want r", r)
+	}
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	wstest.Eventually(t, "node 1 sees NATS gone", func() bool { return !n1.n.Stats().Connected })
+	runNATS(t, port)
+	if r := next("after the restart"); r != "r" {
+		t.Fatalf("OnSubscribed(%q) after the restart, want r", r)
+	}
+	if !n1.n.Stats().Connected {
+		t.Error("OnSubscribed before the node reconnected")
+	}
+}
