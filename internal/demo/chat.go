@@ -146,8 +146,10 @@ type member struct {
 // the one confirmed last is heard by the other, so everyone ends up seeing
 // everyone. A node that vanishes (no goodbye, three presence intervals) is
 // forgotten with a "gone" event to the local pages, which drop its
-// members. What NATS loses while it is down is repaired by the next
-// here or sync of that node. Events carry connection IDs (as strings:
+// members. After NATS reconnects, Hooks.Subscribed comes again for every
+// room, so every node syncs again: what NATS lost meanwhile is repaired,
+// except a leave on a node that has nobody left in the room (it has no
+// subscription, so it says nothing). Events carry connection IDs (as strings:
 // they pass 2^53; the top 16 bits are the node), so that a member heard
 // of twice is counted once.
 //
