@@ -1,7 +1,6 @@
 package bench_test
 
 import (
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,16 +33,7 @@ func TestReportCluster(t *testing.T) {
 		{Scenario: "rooms", Name: "cluster-rooms", Label: "wshub", OK: true, Params: bench.Params{Nodes: 3}, Latency: &bench.Latency{P99: 2500},
 			NATS: &bench.NATS{PublishedPer: 1, ReceivedPer: 2, WantPer: 2}},
 	}
-	for _, r := range results {
-		if err := bench.WriteResult(r, in, io.Discard); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var b strings.Builder
-	if err := bench.WriteReport(in, filepath.Join(t.TempDir(), "latest.md"), &b); err != nil {
-		t.Fatal(err)
-	}
-	report := b.String()
+	report := reportOf(t, in, results)
 	for _, want := range []string{
 		"## broadcast-burst", "| wshub | 900,000 |",
 		"## cluster-broadcast-burst", "Receivers spread evenly over the nodes, the publisher on the first.",

@@ -86,16 +86,7 @@ func TestReportCompression(t *testing.T) {
 		{Scenario: "inflate", Name: "inflate", Label: "gws", OK: true, Conns: 1000, Compression: z(1000),
 			Inflate: &bench.Inflate{Target: "/sink", Bytes: 1_310_720_000, CPUPerMB: 4.6, PeakRSS: 40 << 20}},
 	}
-	for _, r := range results {
-		if err := bench.WriteResult(r, in, io.Discard); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var b strings.Builder
-	if err := bench.WriteReport(in, filepath.Join(t.TempDir(), "latest.md"), &b); err != nil {
-		t.Fatal(err)
-	}
-	report := b.String()
+	report := reportOf(t, in, results)
 	for _, want := range []string{
 		"## broadcast-burst-json", "JSON-like text, uncompressed.",
 		"## broadcast-burst-z", "permessage-deflate negotiated", "| 5000/5000 | 0.46 |", "| 4999/5000 |",
@@ -120,4 +111,20 @@ func TestReportCompression(t *testing.T) {
 			t.Errorf("%q comes after %q", order[i-1], order[i])
 		}
 	}
+}
+
+// reportOf writes results to the results file in and returns the markdown
+// report of it.
+func reportOf(t *testing.T, in string, results []*bench.Result) string {
+	t.Helper()
+	for _, r := range results {
+		if err := bench.WriteResult(r, in, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	if err := bench.WriteReport(in, filepath.Join(t.TempDir(), "latest.md"), &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
