@@ -270,3 +270,40 @@ func TestNodeIdentity(t *testing.T) {
 		t.Errorf("%d clashes among 300 derived node IDs", clashes)
 	}
 }
+
+// TestClusterNodeCrash: a node killed with SIGKILL (no leaves, no
+// goodbye) has its members dropped from the other nodes' pages, with a
+// "gone" event: once its presence expires (three 1 s intervals, checked
+// at the observer's 1 s tick), or at once when it comes back under its ID
+// as a new process. Its new members are seen again.
+func TestClusterNodeCrash(t *testing.T) {
+	url := startNATS(t)
+	addr, _ := startStoppable(t, "-nats", url, "-node", "n1", "-node-id", "1", "-stats")
+	args := []string{"-addr", "127.0.0.1:0", "-log-level", "nothing", "-nats", url, "-node", "n2", "-node-id", "2", "-stats"}
+	p := startWshub(t, args...)
+	wstest.Eventually(t, "node 1 hears node 2", func() bool { return clusterOf(t, addr).Nodes == 1 })
+	conns, views := dialNamed(t, func(i int) string { return []string{addr, p.addr}[i] }, "crash", []string{"ann", "bob"})
+	ann := views[0]
+	ann.waitFor(t, "ann", []string{"ann", "bob"})
+
+	// Killed, and gone for good: bob is dropped when node 2 expires.
+	_ = p.cmd.Process.Kill()
+	p.waitExit(t, 10*time.Second)
+	ann.waitForWithin(t, "ann after node 2 died", []string{"ann"}, 15*time.Second)
+	p = startWshub(t, args...)
+	wstest.Eventually(t, "node 1 hears node 2 again", func() bool { return clusterOf(t, addr).Nodes == 1 })
+	cat := wstest.Dial(t, p.addr, "/ws?room=crash&name=cat")
+	ann.waitFor(t, "ann after node 2 came back", []string{"ann", "cat"})
+
+	// Killed and restarted at once, before it expires: the new process's
+	// presence (a new instance under ID 2) drops cat.
+	_ = p.cmd.Process.Kill()
+	p.waitExit(t, 10*time.Second)
+	p = startWshub(t, args...)
+	ann.waitForWithin(t, "ann after node 2 restarted", []string{"ann"}, 15*time.Second)
+	dan := wstest.Dial(t, p.addr, "/ws?room=crash&name=dan")
+	ann.waitFor(t, "ann after dan joined node 2", []string{"ann", "dan"})
+	for _, c := range []*wstest.Conn{cat, dan, conns[0]} {
+		_ = c.Close()
+	}
+}

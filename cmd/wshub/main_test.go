@@ -531,7 +531,13 @@ func sortedCopy(s []string) []string { s = slices.Clone(s); slices.Sort(s); retu
 // waitFor waits until v lists exactly want (sorted).
 func (v *roomView) waitFor(t *testing.T, who string, want []string) {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
+	v.waitForWithin(t, who, want, 5*time.Second)
+}
+
+// waitForWithin is waitFor with a deadline of d.
+func (v *roomView) waitForWithin(t *testing.T, who string, want []string, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
 	for {
 		if got := v.names(); slices.Equal(got, want) {
 			return
