@@ -8,7 +8,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,10 +200,23 @@ func (n *Node) kickConfirm() {
 	if n.onSub == nil {
 		return
 	}
+	signal(n.confirmKick)
+}
+
+// signal wakes a goroutine waiting on ch (capacity 1) without blocking: a
+// wake-up already pending stands for this one too.
+func signal(ch chan struct{}) {
 	select {
-	case n.confirmKick <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
+}
+
+// take returns the rooms of set and empties it. Caller holds n.mu.
+func take(set map[string]struct{}) []string {
+	rooms := slices.Collect(maps.Keys(set))
+	clear(set)
+	return rooms
 }
 
 // reconfirmAfterReconnect has every subscription confirmed again once
@@ -243,11 +258,7 @@ func (n *Node) confirm() {
 		case <-wait:
 		}
 		n.mu.Lock()
-		rooms := make([]string, 0, len(n.unconfirmed))
-		for r := range n.unconfirmed {
-			rooms = append(rooms, r)
-		}
-		clear(n.unconfirmed)
+		rooms := take(n.unconfirmed)
 		n.mu.Unlock()
 		if len(rooms) == 0 {
 			continue
@@ -435,10 +446,7 @@ func (n *Node) watch(room string) {
 	n.mu.Lock()
 	n.dirty[room] = struct{}{}
 	n.mu.Unlock()
-	select {
-	case n.kick <- struct{}{}:
-	default:
-	}
+	signal(n.kick)
 }
 
 // run subscribes and unsubscribes as rooms gain and lose local members,
@@ -477,11 +485,7 @@ func (n *Node) run() {
 // once). A subscription that fails is tried again at the next tick.
 func (n *Node) reconcile() {
 	n.mu.Lock()
-	rooms := make([]string, 0, len(n.dirty))
-	for r := range n.dirty {
-		rooms = append(rooms, r)
-	}
-	clear(n.dirty)
+	rooms := take(n.dirty)
 	n.mu.Unlock()
 	for _, r := range rooms {
 		want := n.srv.Members(r) > 0
@@ -608,11 +612,7 @@ func (n *Node) Stats() Stats {
 func (n *Node) Subscribed() []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := make([]string, 0, len(n.subs))
-	for r := range n.subs {
-		out = append(out, r)
-	}
-	return out
+	return slices.Collect(maps.Keys(n.subs))
 }
 
 func (n *Node) allSubs() []*nats.Subscription {
