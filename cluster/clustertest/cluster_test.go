@@ -10,38 +10,16 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/wshub/wshub/cluster"
+	"github.com/wshub/wshub/cluster/clustertest"
 	"github.com/wshub/wshub/engine"
 	"github.com/wshub/wshub/internal/wstest"
 )
 
 func TestMain(m *testing.M) {
 	wstest.VerifyNoLeaks(m, "nats-server", "github.com/nats-io/nats-server")
-}
-
-// startNATS runs an embedded NATS server on 127.0.0.1 and a free port.
-func startNATS(t *testing.T) string {
-	t.Helper()
-	return runNATS(t, -1).ClientURL()
-}
-
-// runNATS runs an embedded NATS server on 127.0.0.1:port (-1: a free one);
-// cleanup stops it.
-func runNATS(t *testing.T, port int) *natsserver.Server {
-	t.Helper()
-	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	return s
 }
 
 // node is one wshub server in the cluster, its Node, and the connections
@@ -161,7 +139,7 @@ func waitRooms(t *testing.T, nd *node, rooms ...string) {
 // send by ID the connection wherever it is; a node subscribes only to the
 // rooms it has members in.
 func TestCluster(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	nodes := []*node{startNode(t, url, 1), startNode(t, url, 2), startNode(t, url, 3)}
 	a := dial(t, nodes[0], "chat")
 	b := dial(t, nodes[1], "chat")
@@ -213,7 +191,7 @@ func TestCluster(t *testing.T) {
 
 // TestRoomTokens: room names that are not subject tokens still work.
 func TestRoomTokens(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	n1, n2 := startNode(t, url, 1), startNode(t, url, 2)
 	for _, room := range []string{"a.b", "*", ">", "é", "~x", "-_x9"} {
 		a := dial(t, n1, urlEscape(room))
@@ -241,7 +219,7 @@ func urlEscape(s string) string {
 // with them, and cross-node delivery resumes. What crossed arrives in
 // order, at most once.
 func TestNATSRestart(t *testing.T) {
-	ns := runNATS(t, -1)
+	ns := clustertest.RunNATS(t, -1)
 	url := ns.ClientURL()
 	port := ns.Addr().(*net.TCPAddr).Port
 	n1, n2 := startNode(t, url, 1), startNode(t, url, 2)
@@ -260,7 +238,7 @@ func TestNATSRestart(t *testing.T) {
 		a.expect(t, fmt.Sprintf("down%d", i)) // local delivery goes on
 	}
 
-	ns2 := runNATS(t, port)
+	ns2 := clustertest.RunNATS(t, port)
 	wstest.Eventually(t, "nodes reconnect", func() bool { return n1.n.Stats().Connected && n2.n.Stats().Connected })
 	// Messages sent while down may arrive (nats.go buffered them) or not;
 	// each at most once, in order, and then what is sent now.
@@ -317,7 +295,7 @@ func readUntilAfter(t *testing.T, b *client) bool {
 // once, and a node that announces slowly is not dropped between its
 // snapshots.
 func TestPresence(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	n1 := startNode(t, url, 1)
 	// Node 2 announces slowly: the others forget it early only by its
 	// goodbye (its snapshots are good for six seconds).
@@ -362,7 +340,7 @@ func TestPresence(t *testing.T) {
 // and the connection stays up; a message over NATS's max_payload is
 // refused before it is delivered anywhere.
 func TestLongRoomName(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	n1, n2 := startNode(t, url, 1), startNode(t, url, 2)
 	long := strings.Repeat("room.", 700) // 3,500 bytes, 4,667 in base64: past NATS's 4 KiB protocol line
 	a, b := dial(t, n1, long), dial(t, n2, long)
@@ -386,7 +364,7 @@ func TestLongRoomName(t *testing.T) {
 
 // TestPrefix: a prefix that is not subject tokens is refused.
 func TestPrefix(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +386,7 @@ func TestPrefix(t *testing.T) {
 // nats.go's reconnect buffer is dropped and counted, and local delivery
 // goes on, every message of it.
 func TestNATSDownDrops(t *testing.T) {
-	ns := runNATS(t, -1)
+	ns := clustertest.RunNATS(t, -1)
 	nc, err := nats.Connect(ns.ClientURL(), nats.ReconnectBufSize(4096), nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Hour)) // no reconnect during the test
 	if err != nil {
@@ -454,7 +432,7 @@ func TestNATSDownDrops(t *testing.T) {
 // see each other (Stats.Conflicts) while a node that hears its own echo
 // (no NoEcho) does not.
 func TestNodesAndConflicts(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	n1 := startNode(t, url, 1)
 	n2 := startNode(t, url, 2) // no NoEcho: hears its own presence
 	n3 := startNode(t, url, 3)
@@ -480,7 +458,7 @@ func TestNodesAndConflicts(t *testing.T) {
 // TestOnRoomMessage: Options.OnRoomMessage sees the room messages that
 // come from other nodes, after their delivery, and not the node's own.
 func TestOnRoomMessage(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	seen := make(chan string, 10)
 	n1 := startNodeWith(t, url, 1, cluster.Options{OnRoomMessage: func(room string, op engine.OpCode, p []byte) {
 		seen <- fmt.Sprintf("%s %v %s", room, op, p)
@@ -510,7 +488,7 @@ func TestOnRoomMessage(t *testing.T) {
 // subscription, so a message another node publishes right after it
 // reaches the room's member, with no other wait.
 func TestOnSubscribed(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	subscribed := make(chan string, 10)
 	n1 := startNodeWith(t, url, 1, cluster.Options{OnSubscribed: func(room string) { subscribed <- room }})
 	n2 := startNode(t, url, 2)
@@ -538,7 +516,7 @@ func TestOnSubscribed(t *testing.T) {
 // TestOnSubscribedAfterReconnect: after NATS restarts, OnSubscribed comes
 // again for the rooms the node has, once NATS has them again.
 func TestOnSubscribedAfterReconnect(t *testing.T) {
-	ns := runNATS(t, -1)
+	ns := clustertest.RunNATS(t, -1)
 	port := ns.Addr().(*net.TCPAddr).Port
 	subscribed := make(chan string, 10)
 	n1 := startNodeWith(t, ns.ClientURL(), 1, cluster.Options{PresenceInterval: 100 * time.Millisecond,
@@ -560,7 +538,7 @@ func TestOnSubscribedAfterReconnect(t *testing.T) {
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	wstest.Eventually(t, "node 1 sees NATS gone", func() bool { return !n1.n.Stats().Connected })
-	runNATS(t, port)
+	clustertest.RunNATS(t, port)
 	if r := next("after the restart"); r != "r" {
 		t.Fatalf("OnSubscribed(%q) after the restart, want r", r)
 	}

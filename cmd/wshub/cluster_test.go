@@ -10,25 +10,9 @@ import (
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
-
+	"github.com/wshub/wshub/cluster/clustertest"
 	"github.com/wshub/wshub/internal/wstest"
 )
-
-// startNATS runs an embedded NATS server on 127.0.0.1 and a free port.
-func startNATS(t *testing.T) string {
-	t.Helper()
-	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	return s.ClientURL()
-}
 
 // startStoppable runs the command in-process, as main does, on a free
 // port, and returns its address and a function that stops it (cleanup
@@ -91,7 +75,7 @@ func clusterOf(t *testing.T, addr string) clusterStats {
 // nodes see each other in the room's presence, get each other's messages,
 // and see a node's members leave when that node stops.
 func TestClusterChat(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	var addrs [3]string
 	var stops [3]func()
 	for i := range addrs {
@@ -201,7 +185,7 @@ func readPast(c *wstest.Conn, skip string) ([]byte, error) {
 // ends up seeing all of them (the nodes' syncs, once NATS has their
 // subscriptions), and each once.
 func TestClusterPresenceAtOnce(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	var addrs [3]string
 	for i := range addrs {
 		addrs[i], _ = startStoppable(t, "-nats", url, "-node", fmt.Sprintf("n%d", i+1), "-stats")
@@ -277,7 +261,7 @@ func TestNodeIdentity(t *testing.T) {
 // at the observer's 1 s tick), or at once when it comes back under its ID
 // as a new process. Its new members are seen again.
 func TestClusterNodeCrash(t *testing.T) {
-	url := startNATS(t)
+	url := clustertest.StartNATS(t)
 	addr, _ := startStoppable(t, "-nats", url, "-node", "n1", "-node-id", "1", "-stats")
 	args := []string{"-addr", "127.0.0.1:0", "-log-level", "nothing", "-nats", url, "-node", "n2", "-node-id", "2", "-stats"}
 	p := startWshub(t, args...)

@@ -4,10 +4,10 @@ go 1.26.0
 
 require (
 	github.com/gobwas/ws v1.5.0
-	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/wshub/wshub v0.0.0
 	github.com/wshub/wshub/cluster v0.0.0
+	github.com/wshub/wshub/cluster/clustertest v0.0.0
 )
 
 require (
@@ -17,6 +17,7 @@ require (
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
+	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/panjf2000/ants/v2 v2.11.3 // indirect
@@ -34,4 +35,5 @@ require (
 replace (
 	github.com/wshub/wshub => ../../
 	github.com/wshub/wshub/cluster => ../../cluster
+	github.com/wshub/wshub/cluster/clustertest => ../../cluster/clustertest
 )

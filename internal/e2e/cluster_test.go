@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/wshub/wshub/cluster"
+	"github.com/wshub/wshub/cluster/clustertest"
 	"github.com/wshub/wshub/engine"
 	"github.com/wshub/wshub/internal/demo"
 	"github.com/wshub/wshub/internal/wstest"
@@ -28,19 +28,12 @@ type demoNode struct {
 // joined to it as nodes 1..n.
 func startClusterDemo(t *testing.T, n int) []*demoNode {
 	t.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	url := clustertest.StartNATS(t)
+	var err error
 	nodes := make([]*demoNode, n)
 	for i := range nodes {
 		d := &demoNode{}
-		if d.nc, err = nats.Connect(ns.ClientURL(), nats.NoEcho()); err != nil {
+		if d.nc, err = nats.Connect(url, nats.NoEcho()); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(d.nc.Close)

@@ -9,10 +9,10 @@ require (
 	github.com/gobwas/ws v1.5.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/klauspost/compress v1.20.3
-	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/wshub/wshub v0.0.0
 	github.com/wshub/wshub/cluster v0.0.0
+	github.com/wshub/wshub/cluster/clustertest v0.0.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -23,6 +23,7 @@ require (
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
+	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/panjf2000/ants/v2 v2.11.3 // indirect
@@ -40,4 +41,5 @@ require (
 replace (
 	github.com/wshub/wshub => ../../
 	github.com/wshub/wshub/cluster => ../../cluster
+	github.com/wshub/wshub/cluster/clustertest => ../../cluster/clustertest
 )
