@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wshub/wshub/cluster/clustertest"
+	"github.com/wshub/wshub/internal/demo/demotest"
 	"github.com/wshub/wshub/internal/wstest"
 )
 
@@ -95,7 +96,7 @@ func TestClusterChat(t *testing.T) {
 		name string
 		node int
 		c    *wstest.Conn
-		v    *roomView
+		v    *demotest.View
 	}
 	var members []*member
 	var names []string
@@ -104,11 +105,11 @@ func TestClusterChat(t *testing.T) {
 		node int
 	}{{"ann", 0}, {"bob", 1}, {"cat", 2}, {"dan", 0}} {
 		c := wstest.Dial(t, addrs[spec.node], "/ws?room=lobby&name="+spec.name)
-		m := &member{name: spec.name, node: spec.node, c: c, v: watch(c)}
+		m := &member{name: spec.name, node: spec.node, c: c, v: demotest.Watch(c)}
 		members = append(members, m)
 		names = append(names, spec.name)
 		for _, o := range members {
-			o.v.waitFor(t, o.name, sortedCopy(names))
+			o.v.WaitFor(t, o.name, sortedCopy(names)...)
 		}
 		wstest.Eventually(t, fmt.Sprintf("member %d's node subscribes", i), func() bool {
 			return clusterOf(t, addrs[spec.node]).Rooms == 2
@@ -117,13 +118,13 @@ func TestClusterChat(t *testing.T) {
 	// A chat message from node 3 reaches the members on nodes 1 and 2.
 	members[2].c.SendText(`{"type":"chat","name":"cat","text":"hello"}`)
 	for _, m := range members {
-		m.v.waitChat(t, m.name, "cat", "hello")
+		m.v.WaitChat(t, m.name, "cat", "hello")
 	}
 	// Node 2 stops: its member leaves everyone else's list.
 	stops[1]()
 	rest := []*member{members[0], members[2], members[3]}
 	for _, m := range rest {
-		m.v.waitFor(t, m.name, []string{"ann", "cat", "dan"})
+		m.v.WaitFor(t, m.name, "ann", "cat", "dan")
 	}
 	wstest.Eventually(t, "node 1 forgets node 2", func() bool { return clusterOf(t, addrs[0]).Nodes == 1 })
 	s := clusterOf(t, addrs[0])
@@ -201,7 +202,7 @@ func TestClusterPresenceAtOnce(t *testing.T) {
 		}
 		conns, views := dialNamed(t, func(i int) string { return addrs[i%3] }, room, names)
 		for i, v := range views {
-			v.waitFor(t, names[i], sortedCopy(names))
+			v.WaitFor(t, names[i], sortedCopy(names)...)
 		}
 		for _, c := range conns {
 			_ = c.Close()
@@ -268,25 +269,25 @@ func TestClusterNodeCrash(t *testing.T) {
 	wstest.Eventually(t, "node 1 hears node 2", func() bool { return clusterOf(t, addr).Nodes == 1 })
 	conns, views := dialNamed(t, func(i int) string { return []string{addr, p.addr}[i] }, "crash", []string{"ann", "bob"})
 	ann := views[0]
-	ann.waitFor(t, "ann", []string{"ann", "bob"})
+	ann.WaitFor(t, "ann", "ann", "bob")
 
 	// Killed, and gone for good: bob is dropped when node 2 expires.
 	_ = p.cmd.Process.Kill()
 	p.waitExit(t, 10*time.Second)
-	ann.waitForWithin(t, "ann after node 2 died", []string{"ann"}, 15*time.Second)
+	ann.WaitForWithin(t, "ann after node 2 died", 15*time.Second, "ann")
 	p = startWshub(t, args...)
 	wstest.Eventually(t, "node 1 hears node 2 again", func() bool { return clusterOf(t, addr).Nodes == 1 })
 	cat := wstest.Dial(t, p.addr, "/ws?room=crash&name=cat")
-	ann.waitFor(t, "ann after node 2 came back", []string{"ann", "cat"})
+	ann.WaitFor(t, "ann after node 2 came back", "ann", "cat")
 
 	// Killed and restarted at once, before it expires: the new process's
 	// presence (a new instance under ID 2) drops cat.
 	_ = p.cmd.Process.Kill()
 	p.waitExit(t, 10*time.Second)
 	p = startWshub(t, args...)
-	ann.waitForWithin(t, "ann after node 2 restarted", []string{"ann"}, 15*time.Second)
+	ann.WaitForWithin(t, "ann after node 2 restarted", 15*time.Second, "ann")
 	dan := wstest.Dial(t, p.addr, "/ws?room=crash&name=dan")
-	ann.waitFor(t, "ann after dan joined node 2", []string{"ann", "dan"})
+	ann.WaitFor(t, "ann after dan joined node 2", "ann", "dan")
 	for _, c := range []*wstest.Conn{cat, dan, conns[0]} {
 		_ = c.Close()
 	}

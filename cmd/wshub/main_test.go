@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"regexp"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +23,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wshub/wshub/internal/demo"
+	"github.com/wshub/wshub/internal/demo/demotest"
 	"github.com/wshub/wshub/internal/wstest"
 )
 
@@ -395,170 +394,14 @@ func TestCompressionFlag(t *testing.T) {
 	}
 }
 
-// roomView is what one named chat client knows about its room.
-type roomView struct {
-	mu      sync.Mutex
-	members map[string]string // connection ID -> name, from presence events
-	chats   []string          // "name: text" of chat messages, in order
-	changed chan struct{}     // signalled on every event
-	err     error             // why the reader stopped
-}
-
-// watch reads presence events from c until it fails.
-func watch(c *wstest.Conn) *roomView {
-	v := &roomView{members: make(map[string]string), changed: make(chan struct{}, 1)}
-	go func() {
-		for {
-			_, p, err := c.ReadMessage()
-			v.mu.Lock()
-			if err != nil {
-				v.err = err
-				v.mu.Unlock()
-				v.signal()
-				return
-			}
-			v.apply(p)
-			v.mu.Unlock()
-			v.signal()
-		}
-	}()
-	return v
-}
-
-func (v *roomView) signal() {
-	select {
-	case v.changed <- struct{}{}:
-	default:
-	}
-}
-
-// presence is a presence event as the chat page reads it.
-type presence struct {
-	Type  string   `json:"type"`
-	Event string   `json:"event"`
-	Room  string   `json:"room"`
-	Name  string   `json:"name"`
-	ID    string   `json:"id"`
-	Node  string   `json:"node"`
-	Names []string `json:"names"`
-	IDs   []string `json:"ids"`
-	Text  string   `json:"text"` // of a chat message
-}
-
-// apply updates members from one message. Caller holds v.mu.
-func (v *roomView) apply(p []byte) {
-	var ev presence
-	if json.Unmarshal(p, &ev) != nil {
-		return
-	}
-	if ev.Type == "chat" {
-		v.chats = append(v.chats, ev.Name+": "+ev.Text)
-		return
-	}
-	if ev.Type != "presence" {
-		return
-	}
-	switch ev.Event {
-	case "welcome", "here", "sync": // here, sync: all the members of one node
-		if ev.Event == "welcome" {
-			clear(v.members)
-		} else {
-			v.dropNode(ev.Node)
-		}
-		for i, n := range ev.Names {
-			if i < len(ev.IDs) {
-				v.members[ev.IDs[i]] = n
-			}
-		}
-	case "join":
-		v.members[ev.ID] = ev.Name
-	case "leave":
-		delete(v.members, ev.ID)
-	case "gone":
-		v.dropNode(ev.Node)
-	}
-}
-
-// dropNode forgets the members of a node, as the page does. Caller holds
-// v.mu.
-func (v *roomView) dropNode(node string) {
-	for id := range v.members {
-		if n, err := strconv.ParseUint(id, 10, 64); err == nil && strconv.FormatUint(n>>48, 10) == node {
-			delete(v.members, id)
-		}
-	}
-}
-
-// names returns the sorted names, one per connection.
-func (v *roomView) names() []string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	var out []string
-	for _, n := range v.members {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// waitChat waits until v has had a chat message text from name.
-func (v *roomView) waitChat(t *testing.T, who, name, text string) {
-	t.Helper()
-	v.wait(t, who, fmt.Sprintf("%s's %q", name, text), func() bool { return slices.Contains(v.chats, name+": "+text) })
-}
-
-// wait waits until ok (called with v.mu held) holds.
-func (v *roomView) wait(t *testing.T, who, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		v.mu.Lock()
-		done, err := ok(), v.err
-		v.mu.Unlock()
-		if done {
-			return
-		}
-		select {
-		case <-v.changed:
-		case <-deadline:
-			t.Fatalf("%s never got %s (reader: %v)", who, what, err)
-		}
-	}
-}
-
 func sortedCopy(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
-
-// waitFor waits until v lists exactly want (sorted).
-func (v *roomView) waitFor(t *testing.T, who string, want []string) {
-	t.Helper()
-	v.waitForWithin(t, who, want, 5*time.Second)
-}
-
-// waitForWithin is waitFor with a deadline of d.
-func (v *roomView) waitForWithin(t *testing.T, who string, want []string, d time.Duration) {
-	t.Helper()
-	deadline := time.After(d)
-	for {
-		if got := v.names(); slices.Equal(got, want) {
-			return
-		}
-		select {
-		case <-v.changed:
-		case <-deadline:
-			v.mu.Lock()
-			err := v.err
-			v.mu.Unlock()
-			t.Fatalf("%s sees %q, want %q (reader: %v)", who, v.names(), want, err)
-		}
-	}
-}
 
 // dialNamed connects a chat client per name to room, all at once, the
 // i-th to addr(i), and watches each.
-func dialNamed(t *testing.T, addr func(i int) string, room string, names []string) ([]*wstest.Conn, []*roomView) {
+func dialNamed(t *testing.T, addr func(i int) string, room string, names []string) ([]*wstest.Conn, []*demotest.View) {
 	t.Helper()
 	conns := make([]*wstest.Conn, len(names))
-	views := make([]*roomView, len(names))
+	views := make([]*demotest.View, len(names))
 	var wg sync.WaitGroup
 	errs := make(chan error, len(names))
 	for i := range names {
@@ -568,7 +411,7 @@ func dialNamed(t *testing.T, addr func(i int) string, room string, names []strin
 				errs <- err
 				return
 			}
-			conns[i], views[i] = c, watch(c)
+			conns[i], views[i] = c, demotest.Watch(c)
 		})
 	}
 	wg.Wait()
@@ -592,12 +435,12 @@ func TestPresence(t *testing.T) {
 	}
 	conns, views := dialNamed(t, func(int) string { return addr }, "p", names)
 	for i, v := range views {
-		v.waitFor(t, names[i], names)
+		v.WaitFor(t, names[i], names...)
 	}
 	for i := range n / 2 {
 		_ = conns[i].Close()
 	}
 	for i := n / 2; i < n; i++ {
-		views[i].waitFor(t, names[i], names[n/2:])
+		views[i].WaitFor(t, names[i], names[n/2:]...)
 	}
 }

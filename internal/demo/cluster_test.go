@@ -1,17 +1,13 @@
 package demo_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/wshub/wshub/engine"
 	"github.com/wshub/wshub/internal/demo"
+	"github.com/wshub/wshub/internal/demo/demotest"
 	"github.com/wshub/wshub/internal/wstest"
 )
 
@@ -85,111 +81,26 @@ func startFakeCluster(t *testing.T, n int) *fakeCluster {
 	return c
 }
 
-// member is a named chat client and who it has heard is in its room.
+// member is a named chat client and its page's view of the room.
 type member struct {
+	*demotest.View
 	name string
-	mu   sync.Mutex
-	seen map[string]string // connection ID -> name
-	raw  []string          // every message, as it came
 	c    *wstest.Conn
-	ch   chan struct{}
-}
-
-// dropNode forgets a node's members, as the page does. m.mu held.
-func (m *member) dropNode(node string) {
-	for id := range m.seen {
-		if n, err := strconv.ParseUint(id, 10, 64); err == nil && strconv.FormatUint(n>>48, 10) == node {
-			delete(m.seen, id)
-		}
-	}
-}
-
-// waitChat waits until m got a message containing text, and reports
-// whether it got one containing bad before it.
-func (m *member) waitChat(t *testing.T, text, bad string) bool {
-	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		m.mu.Lock()
-		has := func(sub string) func(string) bool { return func(s string) bool { return strings.Contains(s, sub) } }
-		i, j := slices.IndexFunc(m.raw, has(text)), slices.IndexFunc(m.raw, has(bad))
-		m.mu.Unlock()
-		if i >= 0 {
-			return j >= 0 && j < i
-		}
-		select {
-		case <-m.ch:
-		case <-deadline:
-			t.Fatalf("%s never got %q", m.name, text)
-		}
-	}
 }
 
 func join(t *testing.T, nd *fakeNode, room, name string) *member {
 	t.Helper()
 	c := wstest.Dial(t, nd.srv.Addr().String(), "/ws?room="+room+"&name="+name)
-	m := &member{name: name, c: c, seen: map[string]string{}, ch: make(chan struct{}, 1)}
-	go func() {
-		for {
-			_, p, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			var ev struct {
-				Event, Name, ID, Node string
-				Names, IDs            []string
-			}
-			_ = json.Unmarshal(p, &ev)
-			m.mu.Lock()
-			m.raw = append(m.raw, string(p))
-			switch ev.Event {
-			case "welcome", "here", "sync": // here, sync: all of one node's
-				if ev.Event == "welcome" {
-					clear(m.seen)
-				} else {
-					m.dropNode(ev.Node)
-				}
-				for i, n := range ev.Names {
-					m.seen[ev.IDs[i]] = n
-				}
-			case "gone":
-				m.dropNode(ev.Node)
-			case "join":
-				m.seen[ev.ID] = ev.Name
-			case "leave":
-				delete(m.seen, ev.ID)
-			}
-			m.mu.Unlock()
-			select {
-			case m.ch <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	return m
+	return &member{View: demotest.Watch(c), name: name, c: c}
 }
 
-func (m *member) names() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []string
-	for _, n := range m.seen {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
-}
+func (m *member) waitFor(t *testing.T, want ...string) { t.Helper(); m.WaitFor(t, m.name, want...) }
 
-func (m *member) waitFor(t *testing.T, want ...string) {
+// waitChat waits until m got a message containing text, and reports
+// whether it got one containing bad before it.
+func (m *member) waitChat(t *testing.T, text, bad string) bool {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for !slices.Equal(m.names(), want) {
-		select {
-		case <-m.ch:
-		case <-deadline:
-			t.Fatalf("%s sees %q, want %q", m.name, m.names(), want)
-		}
-	}
+	return m.WaitRaw(t, m.name, text, bad)
 }
 
 // TestPresenceAcrossNodes: the first members of a room on two nodes join
